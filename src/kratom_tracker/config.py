@@ -1,0 +1,511 @@
+"""Load and validate sources.yaml. Every mistake is collected with its file and line and the whole
+file is refused before anything runs (exit status 2 at the command line)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from . import checks
+from .durations import parse_duration, parse_size
+from .models import EVENT_KINDS
+
+DEFAULT_SOURCES = "sources.yaml"
+DEFAULT_DB = "data/tracker.db"
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+MAX_YAML_NODES = 200_000
+DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kratom-tracker)"
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+_COMMON_SOURCE_KEYS = {"id", "name", "type", "url", "jurisdiction", "tags", "interval", "timeout", "note",
+                       "max_bytes", "enabled"}
+_DEFAULT_KEYS = {"interval", "timeout", "max_bytes", "jitter"}
+_POLITENESS_KEYS = {"per_host_concurrency", "per_host_delay", "robots"}
+_TOP_KEYS = {"defaults", "user_agent", "politeness", "sources", "notify", "scheduler", "publish", "fetch"}
+
+
+class ConfigError(Exception):
+    """One or more problems in a sources.yaml, each `file:line: reason`."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Politeness:
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    robots: bool = True
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    url: str
+    name: str
+    regions: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    jitter: float | None = None  # fraction of the interval; None means 0.1
+    failure_threshold: int = 3
+    stale_factor: float = 4.0
+    publish_delay: float = 60.0
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    max_entries: int = 200
+    base_url: str = "http://127.0.0.1:8080"
+    title: str = "kratom-tracker changes"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    workers: int = 8
+    retries: int = 2
+    max_retry_wait: float = 30.0
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    id: str
+    type: str
+    name: str
+    jurisdiction: str
+    url: str | None = None
+    interval: float = 6 * 3600
+    timeout: float = 30.0
+    max_bytes: int = 10 * 1000 * 1000
+    tags: tuple[str, ...] = ()
+    note: str = ""
+    enabled: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    sources: tuple[SourceConfig, ...]
+    user_agent: str = DEFAULT_USER_AGENT
+    politeness: Politeness = Politeness()
+    notify: tuple[NotifyTarget, ...] = ()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    publish: PublishSettings = PublishSettings()
+    fetch: FetchSettings = FetchSettings()
+
+    def source(self, source_id: str) -> SourceConfig:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise KeyError(source_id)
+
+
+def sources_path(cli_value: str | None) -> Path:
+    return Path(cli_value or os.environ.get("KRATOM_TRACKER_SOURCES") or DEFAULT_SOURCES)
+
+
+def db_path(cli_value: str | None) -> Path:
+    return Path(cli_value or os.environ.get("KRATOM_TRACKER_DB") or DEFAULT_DB)
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        raw = path.read_bytes() if path.stat().st_size <= MAX_CONFIG_BYTES else None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    if raw is None:
+        raise ConfigError([f"{path}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB; refused"])
+    return loads(raw, path)
+
+
+def loads(raw: bytes | str, path: str | Path = "sources.yaml") -> Config:
+    path = Path(path)
+    text = _decode(raw, path)
+    document, lines = _parse_yaml(text, path)
+    return _Validator(path, lines).config(document)
+
+
+def _decode(raw: bytes | str, path: Path) -> str:
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: the file is not valid UTF-8 (byte {raw[exc.start]:#04x})"]) from None
+
+
+# -- YAML with line numbers -------------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ConfigError([f"{path}:1: the file is empty; it needs at least a `sources:` list"])
+        lines: dict[tuple, int] = {}
+        _index_lines(node, (), lines, [0], path)
+        document = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        if "\t" in reason or "'\\t'" in reason:
+            reason += " (YAML does not allow tabs for indentation; use spaces)"
+        raise ConfigError([f"{path}:{line}: YAML syntax error: {reason}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}:1: YAML error: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}:1: the YAML nests too deeply"]) from None
+    finally:
+        loader.dispose()
+    return document, lines
+
+
+def _index_lines(node: yaml.Node, at: tuple, lines: dict[tuple, int], count: list[int], path: Path) -> None:
+    """Record the line of every mapping key and sequence item; refuse duplicate keys and alias bombs."""
+    count[0] += 1
+    if count[0] > MAX_YAML_NODES:
+        raise ConfigError([f"{path}:{node.start_mark.line + 1}: the YAML expands to more than "
+                           f"{MAX_YAML_NODES} nodes (an alias bomb?); refused"])
+    lines.setdefault(at, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+            line = key_node.start_mark.line + 1
+            if key in seen and key != "<<":
+                raise ConfigError([f"{path}:{line}: duplicate key {key!r} (first at line {seen[key]})"])
+            seen[key] = line
+            lines[at + (key,)] = line
+            _index_lines(value_node, at + (key,), lines, count, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, at + (index,), lines, count, path)
+
+
+# -- validation --------------------------------------------------------------------------------------
+
+
+class _Validator:
+    def __init__(self, path: Path, lines: dict[tuple, int]):
+        self.path = path
+        self.lines = lines
+        self.problems: list[str] = []
+
+    def fail(self, at: tuple, reason: str) -> None:
+        line = next((self.lines[at[:n]] for n in range(len(at), -1, -1) if at[:n] in self.lines), 1)
+        self.problems.append(f"{self.path}:{line}: {self._where(at)}{reason}")
+
+    @staticmethod
+    def _where(at: tuple) -> str:
+        if not at:
+            return ""
+        parts = [f"[{p}]" if isinstance(p, int) else (p if i == 0 else f".{p}") for i, p in enumerate(at)]
+        return "".join(parts) + ": "
+
+    def config(self, doc: Any) -> Config:
+        if not isinstance(doc, dict):
+            raise ConfigError([f"{self.path}:1: the top level must be a mapping with a `sources:` list"])
+        for key in doc:
+            if key not in _TOP_KEYS:
+                self.fail((key,), f"unknown key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
+        defaults = self.defaults(doc.get("defaults"))
+        politeness = self.politeness(doc.get("politeness"))
+        user_agent = doc.get("user_agent", DEFAULT_USER_AGENT)
+        if not isinstance(user_agent, str) or not user_agent.strip():
+            self.fail(("user_agent",), "expected a non-empty text")
+            user_agent = DEFAULT_USER_AGENT
+        sources = self.sources(doc.get("sources"), defaults)
+        config = Config(
+            path=self.path,
+            sources=tuple(sources),
+            user_agent=user_agent,
+            politeness=politeness,
+            notify=tuple(self.notify(doc.get("notify"))),
+            scheduler=self.scheduler(doc.get("scheduler"), defaults),
+            publish=self.publish(doc.get("publish")),
+            fetch=self.fetch(doc.get("fetch")),
+        )
+        if self.problems:
+            raise ConfigError(self.problems)
+        return config
+
+    def _mapping(self, value: Any, at: tuple, allowed: set[str]) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(at, "expected a mapping of keys to values")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.fail(at + (key,), f"unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
+        return value
+
+    def _value(self, at: tuple, value: Any, check, fallback: Any) -> Any:
+        try:
+            return check(value)
+        except ValueError as exc:
+            self.fail(at, str(exc))
+            return fallback
+
+    def defaults(self, value: Any) -> dict[str, Any]:
+        raw = self._mapping(value, ("defaults",), _DEFAULT_KEYS)
+        out: dict[str, Any] = {"interval": 6 * 3600.0, "timeout": 30.0, "max_bytes": 10 * 1000 * 1000}
+        for key, check in (("interval", _positive_duration), ("timeout", _positive_duration),
+                           ("max_bytes", parse_size), ("jitter", _fraction)):
+            if key in raw:
+                out[key] = self._value(("defaults", key), raw[key], check, out.get(key))
+        return out
+
+    def politeness(self, value: Any) -> Politeness:
+        raw = self._mapping(value, ("politeness",), _POLITENESS_KEYS)
+        base = Politeness()
+        return Politeness(
+            per_host_concurrency=self._value(("politeness", "per_host_concurrency"),
+                                             raw.get("per_host_concurrency", base.per_host_concurrency),
+                                             _positive_int, base.per_host_concurrency),
+            per_host_delay=self._value(("politeness", "per_host_delay"),
+                                       raw.get("per_host_delay", "1s"), parse_duration, base.per_host_delay),
+            robots=self._value(("politeness", "robots"), raw.get("robots", True), _boolean, True),
+        )
+
+    def sources(self, value: Any, defaults: dict[str, Any]) -> list[SourceConfig]:
+        if value is None:
+            self.fail(("sources",) if ("sources",) in self.lines else (), "a `sources:` list is required")
+            return []
+        if not isinstance(value, list):
+            self.fail(("sources",), "expected a list of sources (each starting with `- id: ...`)")
+            return []
+        out: list[SourceConfig] = []
+        first_line: dict[str, int] = {}
+        for index, raw in enumerate(value):
+            source = self.source(index, raw, defaults)
+            if source is None:
+                continue
+            if source.id in first_line:
+                self.fail(("sources", index, "id"),
+                          f"duplicate id {source.id!r} (first used at line {first_line[source.id]})")
+                continue
+            first_line[source.id] = source.line
+            out.append(source)
+        return out
+
+    def source(self, index: int, raw: Any, defaults: dict[str, Any]) -> SourceConfig | None:
+        from . import extractors, regions
+
+        at = ("sources", index)
+        if not isinstance(raw, dict):
+            self.fail(at, "each source must be a mapping (id, type, url, jurisdiction, ...)")
+            return None
+        before = len(self.problems)
+        source_id = raw.get("id")
+        if not isinstance(source_id, str) or not _ID.match(source_id):
+            self.fail(at + ("id",), f"id must be lowercase letters, digits and dashes ([a-z0-9-]+); got {source_id!r}"
+                      if "id" in raw else "missing required key `id`")
+            source_id = f"#{index}"
+        type_name = raw.get("type")
+        if type_name not in extractors.known_types():
+            self.fail(at + ("type",), f"unknown type {type_name!r}; known: {', '.join(extractors.known_types())}"
+                      if "type" in raw else f"missing required key `type` (one of {', '.join(extractors.known_types())})")
+            return None
+        extractor = extractors.get(type_name)
+        allowed = _COMMON_SOURCE_KEYS | set(extractor.options)
+        for key in raw:
+            if key not in allowed:
+                self.fail(at + (key,), f"unknown key {key!r} for a {type_name} source; allowed: {', '.join(sorted(allowed))}")
+        url = raw.get("url")
+        if extractor.needs_url or url is not None:
+            url = self._value(at + ("url",), url, _http_url, None) if "url" in raw or extractor.needs_url else None
+        jurisdiction = raw.get("jurisdiction")
+        if not isinstance(jurisdiction, str) or not regions.is_valid_code(jurisdiction):
+            self.fail(at + ("jurisdiction",),
+                      f"unknown jurisdiction {jurisdiction!r}; use an ISO 3166 code (US, US-FL), a locality "
+                      "(US-FL/sarasota-county) or `international`" if "jurisdiction" in raw
+                      else "missing required key `jurisdiction`")
+        options: dict[str, Any] = {}
+        for key, option in extractor.options.items():
+            if key not in raw:
+                if option.required:
+                    self.fail(at, f"missing required key `{key}` for a {type_name} source" +
+                              (f" ({option.help})" if option.help else ""))
+                elif option.default is not None:
+                    options[key] = option.default
+                continue
+            value = self._value(at + (key,), raw[key], option.check or (lambda v: v), None)
+            if option.path and isinstance(value, str):
+                value = str((self.path.parent / value).resolve())
+                if not Path(value).exists():
+                    self.fail(at + (key,), f"file {raw[key]!r} does not exist (relative to {self.path.parent}/)")
+            options[key] = value
+        tags = raw.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            self.fail(at + ("tags",), "expected a list of words, e.g. [advisory, federal]")
+            tags = []
+        name = raw.get("name", source_id)
+        if not isinstance(name, str):
+            self.fail(at + ("name",), "expected a text")
+        note = raw.get("note", "")
+        if not isinstance(note, str):
+            self.fail(at + ("note",), "expected a text")
+        if len(self.problems) > before:
+            return None
+        return SourceConfig(
+            id=source_id,
+            type=type_name,
+            name=name,
+            jurisdiction=jurisdiction,
+            url=url,
+            interval=self._value(at + ("interval",), raw.get("interval", defaults["interval"]), _positive_duration, 0),
+            timeout=self._value(at + ("timeout",), raw.get("timeout", defaults["timeout"]), _positive_duration, 0),
+            max_bytes=self._value(at + ("max_bytes",), raw.get("max_bytes", defaults["max_bytes"]), parse_size, 0),
+            tags=tuple(tags),
+            note=note,
+            enabled=self._value(at + ("enabled",), raw.get("enabled", True), _boolean, True),
+            options=options,
+            line=self.lines.get(at, 0),
+        )
+
+    def notify(self, value: Any) -> list[NotifyTarget]:
+        from . import regions
+
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(("notify",), "expected a list of targets, each with an Apprise `url`")
+            return []
+        out = []
+        for index, raw in enumerate(value):
+            at = ("notify", index)
+            if isinstance(raw, str):
+                raw = {"url": raw}
+            item = self._mapping(raw, at, {"url", "name", "regions", "kinds"})
+            url = item.get("url")
+            if not isinstance(url, str) or "://" not in url:
+                self.fail(at + ("url",), "expected an Apprise URL such as mailto://user:pass@example.org "
+                          "or json://127.0.0.1:8000/hook")
+                continue
+            region_list = _as_list(item.get("regions", []))
+            for region in region_list:
+                if not isinstance(region, str) or not regions.is_valid_code(region):
+                    self.fail(at + ("regions",), f"unknown region {region!r}; use codes such as US-FL")
+            kind_list = _as_list(item.get("kinds", []))
+            for kind in kind_list:
+                if kind not in EVENT_KINDS + ("source-failing", "source-recovered"):
+                    self.fail(at + ("kinds",), f"unknown kind {kind!r}; use {', '.join(EVENT_KINDS)}, "
+                              "source-failing, source-recovered")
+            out.append(NotifyTarget(url=url, name=str(item.get("name") or _redact(url)),
+                                    regions=tuple(map(str, region_list)), kinds=tuple(map(str, kind_list)),
+                                    line=self.lines.get(at, 0)))
+        return out
+
+    def scheduler(self, value: Any, defaults: dict[str, Any]) -> SchedulerSettings:
+        raw = self._mapping(value, ("scheduler",), {"jitter", "failure_threshold", "stale_factor", "publish_delay"})
+        base = SchedulerSettings(jitter=defaults.get("jitter"))
+        return SchedulerSettings(
+            jitter=self._value(("scheduler", "jitter"), raw.get("jitter", base.jitter), _optional_fraction, None),
+            failure_threshold=self._value(("scheduler", "failure_threshold"),
+                                          raw.get("failure_threshold", base.failure_threshold), _positive_int, 3),
+            stale_factor=self._value(("scheduler", "stale_factor"), raw.get("stale_factor", base.stale_factor),
+                                     _positive_number, 4.0),
+            publish_delay=self._value(("scheduler", "publish_delay"), raw.get("publish_delay", "60s"),
+                                      parse_duration, 60.0),
+        )
+
+    def publish(self, value: Any) -> PublishSettings:
+        raw = self._mapping(value, ("publish",), {"max_entries", "base_url", "title"})
+        base = PublishSettings()
+        return PublishSettings(
+            max_entries=self._value(("publish", "max_entries"), raw.get("max_entries", base.max_entries),
+                                    _positive_int, base.max_entries),
+            base_url=self._value(("publish", "base_url"), raw.get("base_url", base.base_url), _http_url,
+                                 base.base_url).rstrip("/"),
+            title=self._value(("publish", "title"), raw.get("title", base.title), checks.text, base.title),
+        )
+
+    def fetch(self, value: Any) -> FetchSettings:
+        raw = self._mapping(value, ("fetch",), {"workers", "retries", "max_retry_wait"})
+        base = FetchSettings()
+        return FetchSettings(
+            workers=self._value(("fetch", "workers"), raw.get("workers", base.workers), _positive_int, base.workers),
+            retries=self._value(("fetch", "retries"), raw.get("retries", base.retries), _non_negative_int,
+                                base.retries),
+            max_retry_wait=self._value(("fetch", "max_retry_wait"), raw.get("max_retry_wait", "30s"),
+                                       parse_duration, base.max_retry_wait),
+        )
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _redact(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('@')[-1].split('/')[0]}"
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected an http(s) URL")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.strip()
+
+
+def _positive_duration(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("must be longer than 0s")
+    return seconds
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected a whole number of at least 1; got {value!r}")
+    return value
+
+
+def _non_negative_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a whole number of at least 0; got {value!r}")
+    return value
+
+
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"expected a number above 0; got {value!r}")
+    return float(value)
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"expected a fraction from 0 to 1 (of the interval); got {value!r}")
+    return float(value)
+
+
+def _optional_fraction(value: Any) -> float | None:
+    return None if value is None else _fraction(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false; got {value!r}")
+    return value

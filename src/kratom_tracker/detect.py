@@ -1,0 +1,181 @@
+"""The detect stage: compare what a source shows now with what the store last kept, and describe each
+meaningful difference as an event. Pure functions: no I/O, no clock."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+
+from .config import SourceConfig
+from .models import Assertion, EventDraft, Extraction, Item
+
+DIFF_CONTEXT = 2
+MAX_SUMMARY = 280
+
+
+def detect(source: SourceConfig, previous: Extraction, current: Extraction) -> list[EventDraft]:
+    events: list[EventDraft] = []
+    if current.lines is not None and previous.lines is not None:
+        events.extend(content_events(source, previous.lines, current.lines))
+    if current.items is not None and previous.items is not None:
+        events.extend(notice_events(source, previous.items, current.items))
+    if current.assertions is not None and previous.assertions is not None:
+        events.extend(status_events(source, previous.assertions, current.assertions))
+    return events
+
+
+# -- content ---------------------------------------------------------------------------------------
+
+
+def content_events(source: SourceConfig, old: list[str], new: list[str]) -> list[EventDraft]:
+    if old == new:
+        return []
+    diff = "\n".join(difflib.unified_diff(old, new, fromfile="before", tofile="after", n=DIFF_CONTEXT, lineterm=""))
+    added = [line for line in new if line not in set(old)]
+    removed = [line for line in old if line not in set(new)]
+    summary = _clip(" / ".join(added) if added else "Removed: " + " / ".join(removed))
+    return [EventDraft(
+        kind="content", jurisdiction=source.jurisdiction, title=f"{source.name}: page changed",
+        summary=summary, diff=diff, url=source.url or "",
+        data={"added": len(added), "removed": len(removed)},
+    )]
+
+
+# -- notices ---------------------------------------------------------------------------------------
+
+
+def notice_events(source: SourceConfig, old: list[Item], new: list[Item]) -> list[EventDraft]:
+    old_by_key = {i.key: i for i in old}
+    new_by_key = {i.key: i for i in new}
+    events: list[EventDraft] = []
+    for item in new:
+        before = old_by_key.get(item.key)
+        if before is None:
+            events.append(_notice(source, "new", item, None))
+        elif before.fingerprint() != item.fingerprint():
+            events.append(_notice(source, "changed", item, before))
+    aged_out = _aged_out(old, new_by_key)
+    for item in old:
+        if item.key not in new_by_key and item.key not in aged_out:
+            events.append(_notice(source, "withdrawn", item, None))
+    return events
+
+
+def _aged_out(old: list[Item], new_by_key: dict[str, Item]) -> set[str]:
+    """Items that left the feed because newer ones pushed them off the end: not withdrawals. With dates:
+    anything no newer than the oldest item still listed; without: the run of missing items at the tail."""
+    missing = [i for i in old if i.key not in new_by_key]
+    if not missing:
+        return set()
+    if not new_by_key:
+        return set()  # every item vanished at once: report them, the extractor already refused an empty feed
+    new_dates = [i.published[:19] for i in new_by_key.values() if i.published]
+    if new_dates and all(i.published for i in missing):
+        oldest = min(new_dates)
+        return {i.key for i in missing if i.published[:19] <= oldest}
+    tail: set[str] = set()
+    for item in reversed(old):
+        if item.key in new_by_key:
+            break
+        tail.add(item.key)
+    return tail
+
+
+def _notice(source: SourceConfig, change: str, item: Item, before: Item | None) -> EventDraft:
+    label = {"new": "New", "changed": "Changed", "withdrawn": "Withdrawn"}[change]
+    diff = ""
+    if before is not None:
+        diff = "\n".join(difflib.unified_diff(
+            _item_lines(before), _item_lines(item), fromfile="before", tofile="after", lineterm=""))
+    elif change == "new":
+        diff = "\n".join("+" + line for line in _item_lines(item))
+    else:
+        diff = "\n".join("-" + line for line in _item_lines(item))
+    return EventDraft(
+        kind="notice", jurisdiction=str(item.data.get("jurisdiction") or source.jurisdiction),
+        title=f"{label}: {item.title}", summary=_clip(item.summary), diff=diff, url=item.url,
+        data={"change": change, "item_key": item.key, "published": item.published, **_public(item.data)},
+    )
+
+
+def _item_lines(item: Item) -> list[str]:
+    lines = [item.title]
+    if item.published:
+        lines.append(f"Published: {item.published}")
+    if item.url:
+        lines.append(f"Link: {item.url}")
+    if item.summary:
+        lines.append(item.summary)
+    return lines
+
+
+def _public(data: dict) -> dict:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+
+def status_events(source: SourceConfig, old: list[Assertion], new: list[Assertion]) -> list[EventDraft]:
+    """One event per (jurisdiction, substance) whose asserted status or effective date changed."""
+    before, after = _by_region_substance(old), _by_region_substance(new)
+    events: list[EventDraft] = []
+    for key in sorted(set(before) | set(after)):
+        old_states = sorted({(a.status, a.effective_date or "") for a in before.get(key, [])})
+        new_states = sorted({(a.status, a.effective_date or "") for a in after.get(key, [])})
+        if old_states == new_states:
+            continue
+        events.append(_status_event(source, key, before.get(key, []), after.get(key, [])))
+    return events
+
+
+def _by_region_substance(assertions: list[Assertion]) -> dict[tuple[str, str], list[Assertion]]:
+    grouped: dict[tuple[str, str], list[Assertion]] = defaultdict(list)
+    for a in assertions:
+        grouped[(a.jurisdiction, a.substance)].append(a)
+    return grouped
+
+
+def describe_statuses(assertions: list[Assertion]) -> str:
+    if not assertions:
+        return "none"
+    return " / ".join(sorted({a.status + (f" ({a.detail})" if a.detail else "") for a in assertions}))
+
+
+def _status_event(source: SourceConfig, key: tuple[str, str], old: list[Assertion],
+                  new: list[Assertion]) -> EventDraft:
+    jurisdiction, substance = key
+    old_text = " / ".join(sorted({a.status for a in old})) or "none"
+    new_text = " / ".join(sorted({a.status for a in new})) or "withdrawn"
+    dates = sorted({a.effective_date for a in new if a.effective_date})
+    effective = f", effective {dates[-1]}" if dates else ""
+    evidence = new[0] if new else old[0]
+    diff = "\n".join(
+        [f"-{_assertion_line(a)}" for a in sorted(old, key=_order)]
+        + [f"+{_assertion_line(a)}" for a in sorted(new, key=_order)]
+    )
+    return EventDraft(
+        kind="status", jurisdiction=jurisdiction,
+        title=f"{jurisdiction} {substance}: {old_text} → {new_text}{effective}",
+        summary=_clip(evidence.quote), diff=diff, url=evidence.evidence_url,
+        data={
+            "substance": substance, "old_status": old_text, "new_status": new_text,
+            "effective_date": dates[-1] if dates else None,
+            "old": [a.as_dict() for a in old], "new": [a.as_dict() for a in new],
+        },
+    )
+
+
+def _order(a: Assertion) -> tuple:
+    return (a.effective_date or "", a.status, a.evidence_url)
+
+
+def _assertion_line(a: Assertion) -> str:
+    when = f" from {a.effective_date}" if a.effective_date else ""
+    detail = f" ({a.detail})" if a.detail else ""
+    return f"{a.status}{detail}{when} — {a.quote} <{a.evidence_url}>"
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"

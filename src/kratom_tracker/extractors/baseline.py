@@ -1,0 +1,87 @@
+"""`baseline`: the project's own curated, cited table of assertions (a CSV in data/), read from disk.
+Editing a row and collecting again yields a status event, exactly as if a status table were scraped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from .. import models, regions
+from ..config import SourceConfig
+from ..models import Assertion, Extraction, Response
+from . import Extractor, Option, register
+
+COLUMNS = ("jurisdiction", "substance", "status", "detail", "effective_date", "summary", "source_url",
+           "source_type", "last_verified")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _existing_file(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a path to a CSV file, relative to sources.yaml")
+    return value
+
+
+@register
+class BaselineExtractor(Extractor):
+    type_name = "baseline"
+    needs_url = False
+    help = "the project's cited table of assertions (CSV in data/); emits status events when a row changes"
+    options = {"path": Option(required=True, check=_existing_file, path=True,
+                              help="CSV with columns " + ",".join(COLUMNS))}
+
+    def local_document(self, source: SourceConfig) -> Response:
+        path = Path(source.option("path"))
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            return Response(url=path.as_uri(), outcome=models.CONNECTION_ERROR, error=f"cannot read {path}: {exc}")
+        return Response(url=path.as_uri(), status=200, headers={"content-type": "text/csv; charset=utf-8"}, body=body)
+
+    def extract(self, source: SourceConfig, response: Response) -> Extraction:
+        assertions, problems = parse_rows(response.text)
+        if not assertions:
+            return Extraction(outcome=models.EMPTY if not problems else models.PARSE_ERROR,
+                              error="; ".join(problems[:5]) or "the baseline has no rows")
+        return Extraction(assertions=assertions, warnings=problems)
+
+
+def parse_rows(text: str) -> tuple[list[Assertion], list[str]]:
+    """Assertions from the CSV; a row that does not validate is reported (line and reason), not guessed."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        return [], [f"missing columns: {', '.join(missing)}"]
+    assertions: list[Assertion] = []
+    problems: list[str] = []
+    for row in reader:
+        line = reader.line_num
+        row = {k: (v or "").strip() for k, v in row.items() if k}
+        problem = _row_problem(row)
+        if problem:
+            problems.append(f"line {line}: {problem}")
+            continue
+        assertions.append(Assertion(
+            jurisdiction=row["jurisdiction"], substance=row["substance"], status=row["status"],
+            effective_date=row["effective_date"] or None, evidence_url=row["source_url"], quote=row["summary"],
+            detail=row["detail"], evidence_kind=row["source_type"], verified_on=row["last_verified"],
+        ))
+    return assertions, problems
+
+
+def _row_problem(row: dict[str, str]) -> str:
+    if not regions.is_valid_code(row["jurisdiction"]):
+        return f"unknown jurisdiction {row['jurisdiction']!r}"
+    if row["substance"] not in models.SUBSTANCES:
+        return f"substance {row['substance']!r} is not one of {', '.join(models.SUBSTANCES)}"
+    if row["status"] not in models.STATUSES:
+        return f"status {row['status']!r} is not one of {', '.join(models.STATUSES)}"
+    if row["effective_date"] and not _DATE.match(row["effective_date"]):
+        return f"effective_date {row['effective_date']!r} is not YYYY-MM-DD"
+    if not row["source_url"].startswith(("http://", "https://")):
+        return "source_url must be an http(s) URL"
+    if not row["summary"]:
+        return "summary is empty"
+    return ""

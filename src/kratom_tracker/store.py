@@ -1,0 +1,338 @@
+"""The store: plain SQLite (through sqlite-utils) with a schema version and forward migrations.
+
+A source's run is written in one transaction: its fetch outcome, its new snapshot (if any), the events
+that snapshot caused and its assertions. A crash leaves either all of it or none of it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from . import models, regions
+from .config import SourceConfig
+from .models import Assertion, SourceResult
+
+SCHEMA_VERSION = 1
+FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern, bounded for months of runs
+
+
+class StoreError(Exception):
+    pass
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class SourceState:
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    snapshot_id: int | None = None
+    snapshot_hash: str | None = None
+    consecutive_failures: int = 0
+    last_fetch_at: str | None = None
+    last_success_at: str | None = None
+
+
+# -- migrations: each takes the database from version N-1 to N; never edit one that has shipped ----------
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS sources (
+            id TEXT PRIMARY KEY, type TEXT, name TEXT, url TEXT, jurisdiction TEXT,
+            etag TEXT, last_modified TEXT, body_hash TEXT,
+            snapshot_id INTEGER, snapshot_hash TEXT,
+            last_fetch_at TEXT, last_outcome TEXT, last_error TEXT, last_http_status INTEGER,
+            last_success_at TEXT, last_change_at TEXT, consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            failing_notified INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS snapshots (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT NOT NULL, hash TEXT NOT NULL,
+            content TEXT NOT NULL, created_at TEXT NOT NULL, reason TEXT NOT NULL,
+            UNIQUE (source_id, hash)
+        );
+        CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, source_id TEXT NOT NULL,
+            jurisdiction TEXT NOT NULL, detected_at TEXT NOT NULL, title TEXT NOT NULL, summary TEXT,
+            diff TEXT, url TEXT, data TEXT, snapshot_id INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS events_jurisdiction ON events (jurisdiction, detected_at);
+        CREATE INDEX IF NOT EXISTS events_detected ON events (detected_at);
+        CREATE INDEX IF NOT EXISTS events_source ON events (source_id, id);
+        CREATE TABLE IF NOT EXISTS fetches (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT NOT NULL, started_at TEXT NOT NULL,
+            duration_ms INTEGER, outcome TEXT NOT NULL, http_status INTEGER, error TEXT, bytes INTEGER,
+            events INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS fetches_source ON fetches (source_id, id);
+        CREATE TABLE IF NOT EXISTS assertions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT NOT NULL, jurisdiction TEXT NOT NULL,
+            substance TEXT NOT NULL, status TEXT NOT NULL, detail TEXT, effective_date TEXT,
+            evidence_url TEXT, quote TEXT, evidence_kind TEXT, verified_on TEXT,
+            observed_at TEXT NOT NULL, retired_at TEXT, snapshot_id INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS assertions_current ON assertions (jurisdiction, retired_at);
+        CREATE INDEX IF NOT EXISTS assertions_source ON assertions (source_id, retired_at);
+        CREATE TABLE IF NOT EXISTS outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, event_id INTEGER,
+            kind TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, sent_at TEXT,
+            UNIQUE (target, event_id, kind)
+        );
+        """
+    )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migration_1}
+
+
+class Store:
+    """One connection; use from one thread. Readers in other processes see committed data (WAL)."""
+
+    def __init__(self, path: str | Path, readonly: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            if not self.path.exists():
+                raise StoreError(f"no database at {self.path}; run `kratom-tracker collect` first")
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        self.db = sqlite_utils.Database(conn)
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        else:
+            self._check_version(self._version())
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema --------------------------------------------------------------------------------------
+
+    def _version(self) -> int:
+        if not self.db["meta"].exists():
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer kratom-tracker (schema {version}; this one knows "
+                f"{SCHEMA_VERSION}). Upgrade kratom-tracker, or point --db at another file."
+            )
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            version = self._version()
+            self._check_version(version)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](self.db)
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('instance_id', ?)", [uuid.uuid4().hex[:12]])
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- per-source state ----------------------------------------------------------------------------
+
+    def source_states(self) -> dict[str, SourceState]:
+        rows = self.db.execute(
+            "SELECT id, etag, last_modified, body_hash, snapshot_id, snapshot_hash, consecutive_failures, "
+            "last_fetch_at, last_success_at FROM sources"
+        ).fetchall()
+        return {r[0]: SourceState(*r[1:]) for r in rows}
+
+    def snapshot_content(self, snapshot_id: int) -> str | None:
+        row = self.db.execute("SELECT content FROM snapshots WHERE id = ?", [snapshot_id]).fetchone()
+        return row[0] if row else None
+
+    def save_result(self, source: SourceConfig, result: SourceResult) -> list[int]:
+        """Write one run of one source in one transaction; returns the ids of the events written."""
+        with self.transaction():
+            return self._save(source, result)
+
+    def _save(self, source: SourceConfig, result: SourceResult) -> list[int]:
+        now = result.started_at
+        exec_ = self.db.execute
+        exec_(
+            "INSERT INTO sources (id, type, name, url, jurisdiction) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET type = excluded.type, name = excluded.name, url = excluded.url, "
+            "jurisdiction = excluded.jurisdiction",
+            [source.id, source.type, source.name, source.url, source.jurisdiction],
+        )
+        snapshot_id = None
+        if result.snapshot is not None and result.snapshot_hash is not None:
+            reason = "initial" if result.outcome == models.INITIAL else ("change" if result.events else "quiet")
+            exec_("INSERT OR IGNORE INTO snapshots (source_id, hash, content, created_at, reason) VALUES (?,?,?,?,?)",
+                  [source.id, result.snapshot_hash, result.snapshot, now, reason])
+            snapshot_id = exec_("SELECT id FROM snapshots WHERE source_id = ? AND hash = ?",
+                                [source.id, result.snapshot_hash]).fetchone()[0]
+        event_ids = []
+        for event in result.events:
+            cursor = exec_(
+                "INSERT INTO events (kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data, "
+                "snapshot_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [event.kind, source.id, event.jurisdiction, now, event.title, event.summary, event.diff, event.url,
+                 json.dumps(event.data, ensure_ascii=False, sort_keys=True), snapshot_id],
+            )
+            event_ids.append(cursor.lastrowid)
+        if result.assertions is not None:
+            self._replace_assertions(source.id, result.assertions, now, snapshot_id)
+        self._update_source_row(source.id, result, snapshot_id, now)
+        exec_(
+            "INSERT INTO fetches (source_id, started_at, duration_ms, outcome, http_status, error, bytes, events) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [source.id, now, result.duration_ms, result.outcome, result.http_status, result.error or None,
+             result.bytes, len(event_ids)],
+        )
+        exec_("DELETE FROM fetches WHERE source_id = ? AND id <= (SELECT id FROM fetches WHERE source_id = ? "
+              "ORDER BY id DESC LIMIT 1 OFFSET ?)", [source.id, source.id, FETCH_LOG_KEEP])
+        return event_ids
+
+    def _update_source_row(self, source_id: str, result: SourceResult, snapshot_id: int | None, now: str) -> None:
+        sets = ["last_fetch_at = ?", "last_outcome = ?", "last_error = ?", "last_http_status = ?"]
+        values: list[Any] = [now, result.outcome, result.error or None, result.http_status or None]
+        if result.failed:
+            sets.append("consecutive_failures = consecutive_failures + 1")
+        else:
+            sets += ["consecutive_failures = 0", "last_success_at = ?"]
+            values.append(now)
+        if snapshot_id is not None:
+            sets += ["snapshot_id = ?", "snapshot_hash = ?"]
+            values += [snapshot_id, result.snapshot_hash]
+        if result.body_hash is not None:
+            sets += ["body_hash = ?", "etag = ?", "last_modified = ?"]
+            values += [result.body_hash, result.etag, result.last_modified]
+        if result.events:
+            sets.append("last_change_at = ?")
+            values.append(now)
+        self.db.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?", [*values, source_id])
+
+    def _replace_assertions(self, source_id: str, assertions: list[Assertion], now: str,
+                            snapshot_id: int | None) -> None:
+        """Keep history: assertions no longer made are retired (dated), new ones are added."""
+        fields = ("jurisdiction", "substance", "status", "detail", "effective_date", "evidence_url", "quote",
+                  "evidence_kind", "verified_on")
+        current = {
+            tuple(row[1:]): row[0]
+            for row in self.db.execute(
+                f"SELECT id, {', '.join(fields)} FROM assertions WHERE source_id = ? AND retired_at IS NULL",
+                [source_id]).fetchall()
+        }
+        wanted = {tuple(getattr(a, f) for f in fields) for a in assertions}
+        gone = [row_id for values, row_id in current.items() if values not in wanted]
+        for start in range(0, len(gone), 500):
+            chunk = gone[start:start + 500]
+            self.db.execute(f"UPDATE assertions SET retired_at = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                            [now, *chunk])
+        new_rows = [values for values in wanted if values not in current]
+        if new_rows:
+            self.db.conn.executemany(
+                f"INSERT INTO assertions (source_id, {', '.join(fields)}, observed_at, snapshot_id) "
+                f"VALUES (?, {', '.join('?' * len(fields))}, ?, ?)",
+                [(source_id, *values, now, snapshot_id) for values in sorted(new_rows, key=lambda v: tuple(
+                    str(x) for x in v))],
+            )
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def events(self, region: str | None = None, kind: str | None = None, since: str | None = None,
+               limit: int | None = None, before_id: int | None = None,
+               source_id: str | None = None) -> list[dict[str, Any]]:
+        """Events newest first; `region` covers the region and everything below it."""
+        where, params = [], []
+        if region:
+            clauses = ["jurisdiction = ?"]
+            params.append(region)
+            for low, high in regions.sql_ranges(region):
+                clauses.append("(jurisdiction >= ? AND jurisdiction < ?)")
+                params += [low, high]
+            where.append("(" + " OR ".join(clauses) + ")")
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if since:
+            where.append("detected_at >= ?")
+            params.append(since)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        if source_id:
+            where.append("source_id = ?")
+            params.append(source_id)
+        sql = ("SELECT id, kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data FROM events"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_event_row(row) for row in self.db.execute(sql, params).fetchall()]
+
+    def current_assertions(self, jurisdictions: list[str] | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT jurisdiction, substance, status, detail, effective_date, source_id, evidence_url, quote, "
+               "observed_at, evidence_kind, verified_on FROM assertions WHERE retired_at IS NULL")
+        params: list[Any] = []
+        if jurisdictions is not None:
+            if not jurisdictions:
+                return []
+            sql += f" AND jurisdiction IN ({','.join('?' * len(jurisdictions))})"
+            params = list(jurisdictions)
+        sql += " ORDER BY jurisdiction, substance, effective_date, source_id, evidence_url"
+        cols = ("jurisdiction", "substance", "status", "detail", "effective_date", "source_id", "evidence_url",
+                "quote", "observed_at", "evidence_kind", "verified_on")
+        return [dict(zip(cols, row, strict=True)) for row in self.db.execute(sql, params).fetchall()]
+
+    def sources_health(self) -> list[dict[str, Any]]:
+        cols = ("id", "type", "name", "url", "jurisdiction", "last_fetch_at", "last_outcome", "last_error",
+                "last_http_status", "last_success_at", "last_change_at", "consecutive_failures")
+        rows = self.db.execute(f"SELECT {', '.join(cols)} FROM sources ORDER BY id").fetchall()
+        return [dict(zip(cols, row, strict=True)) for row in rows]
+
+    def recent_fetches(self, source_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        cols = ("started_at", "duration_ms", "outcome", "http_status", "error", "bytes", "events")
+        rows = self.db.execute(f"SELECT {', '.join(cols)} FROM fetches WHERE source_id = ? ORDER BY id DESC LIMIT ?",
+                               [source_id, limit]).fetchall()
+        return [dict(zip(cols, row, strict=True)) for row in rows]
+
+
+def _event_row(row: tuple) -> dict[str, Any]:
+    keys = ("id", "kind", "source_id", "jurisdiction", "detected_at", "title", "summary", "diff", "url", "data")
+    event = dict(zip(keys, row, strict=True))
+    event["data"] = json.loads(event["data"]) if event["data"] else {}
+    return event

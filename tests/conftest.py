@@ -1,0 +1,162 @@
+"""Shared test harness: a local HTTP server on 127.0.0.1 whose pages tests change between runs, the
+recorded real documents of ../shared/fixtures/real/, and helpers to write a sources.yaml and run the
+command line in-process. No test touches the network."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("KRATOM_TRACKER_FIXTURES", REPO.parent / "shared" / "fixtures" / "real"))
+
+
+def fixture_path(name: str) -> Path:
+    path = FIXTURES / name
+    if not path.exists():
+        pytest.skip(f"recorded fixture {name} not found in {FIXTURES}")
+    return path
+
+
+def fixture_bytes(name: str) -> bytes:
+    return fixture_path(name).read_bytes()
+
+
+def excerpt_text(name: str) -> str:
+    """The body of an _EXCERPT.txt fixture without its provenance header (up to the first blank line
+    after a line of dashes or '---', else the whole file)."""
+    text = fixture_path(name).read_text(encoding="utf-8")
+    for marker in ("\n---\n", "\n----", "\n===="):
+        if marker in text[:1500]:
+            head, _, rest = text.partition(marker)
+            return rest.split("\n", 1)[1] if rest.startswith(("-", "=")) else rest
+    return text
+
+
+def html_page(body_html: str, title: str = "Test page", footer: str = "") -> bytes:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><main>{body_html}</main>"
+            f"<footer>{footer}</footer></body></html>").encode()
+
+
+@dataclass
+class Page:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    etag: bool = True  # answer with an ETag and honour If-None-Match
+    last_modified: str | None = None  # a fixed Last-Modified; None means the time the body was set
+
+
+class Site:
+    """Pages by path; `requests` records (path, headers) of every request received."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def set(self, path: str, body: bytes | str, **kwargs) -> Page:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        kwargs.setdefault("last_modified", email.utils.formatdate(time.time(), usegmt=True))
+        page = Page(body=body, **kwargs)
+        with self.lock:
+            self.pages[path] = page
+        return page
+
+    def requests_to(self, path: str) -> list[dict[str, str]]:
+        with self.lock:
+            return [headers for p, headers in self.requests if p == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                path = self.path.split("?")[0] if self.path.split("?")[0] in site.pages else self.path
+                with site.lock:
+                    site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                    page = site.pages.get(path) or site.pages.get(self.path)
+                if page is None:
+                    self._send(404, b"not found", "text/plain", {})
+                    return
+                if page.delay:
+                    time.sleep(page.delay)
+                headers = dict(page.headers)
+                etag = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"' if page.etag else None
+                if etag:
+                    headers["ETag"] = etag
+                if page.last_modified:
+                    headers["Last-Modified"] = page.last_modified
+                if page.status == 200 and etag and self.headers.get("If-None-Match") == etag:
+                    self._send(304, b"", None, headers)
+                    return
+                self._send(page.status, page.body, page.content_type, headers)
+
+            def _send(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)) if status != 304 else "0")
+                self.end_headers()
+                if status != 304:
+                    self.wfile.write(body)
+
+        return Handler
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site()
+    server.set("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+    yield server
+    server.close()
+
+
+def write_sources(tmp_path: Path, body: str, name: str = "sources.yaml") -> Path:
+    """A sources.yaml with fast politeness defaults for tests, then the given `sources:` YAML."""
+    path = tmp_path / name
+    path.write_text(
+        "politeness:\n  per_host_delay: 0s\n  per_host_concurrency: 4\nfetch:\n  retries: 0\n" + body,
+        encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str) -> int:
+    from kratom_tracker.cli import main
+
+    return main(list(args))
