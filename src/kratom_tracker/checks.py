@@ -70,21 +70,21 @@ def one_of(*allowed: str):
 def _has_nested_unbounded_repeat(pattern: Any, inside_repeat: bool) -> bool:
     for op, arg in pattern:
         if op in _REPEATS and op is not None:
-            low, high, sub = arg
+            _low, high, sub = arg
             unbounded = high == _MAX_REPEAT or high > 1000
             if unbounded and inside_repeat and _can_match_variable(sub):
                 return True
-            if _has_nested_unbounded_repeat(sub, inside_repeat or unbounded):
-                return True
+            children = [(sub, inside_repeat or unbounded)]
         elif op is _sre_parse.SUBPATTERN:
-            if _has_nested_unbounded_repeat(arg[-1], inside_repeat):
-                return True
+            children = [(arg[-1], inside_repeat)]
         elif op is _sre_parse.BRANCH:
-            if any(_has_nested_unbounded_repeat(branch, inside_repeat) for branch in arg[1]):
-                return True
+            children = [(branch, inside_repeat) for branch in arg[1]]
         elif op in (_sre_parse.ASSERT, _sre_parse.ASSERT_NOT):
-            if _has_nested_unbounded_repeat(arg[1], inside_repeat):
-                return True
+            children = [(arg[1], inside_repeat)]
+        else:
+            children = []
+        if any(_has_nested_unbounded_repeat(child, nested) for child, nested in children):
+            return True
     return False
 
 

@@ -16,11 +16,9 @@ from .config import SourceConfig
 from .models import Extraction, Response
 
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote body br caption dd details dialog div dl dt fieldset figcaption figure "
-    "footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th "
-    "thead tr ul option legend".split()
+    ["address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "option", "legend"]
 )
-SKIP_TAGS = frozenset("script style noscript template head svg math iframe object embed canvas select".split())
+SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "head", "svg", "math", "iframe", "object", "embed", "canvas", "select"])
 _local = threading.local()
 
 
@@ -76,30 +74,37 @@ def fold_lines(text: str) -> list[str]:
 
 
 def _collect_text(root: etree._Element, out: list[str]) -> None:
+    """Block boundaries become line breaks; line breaks inside text are just whitespace (except in <pre>)."""
     skipping = 0
+    in_pre = 0
+
+    def add(text: str | None) -> None:
+        if text:
+            out.append(text if in_pre else text.replace("\r", " ").replace("\n", " "))
+
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag if isinstance(el.tag, str) else None
         if event == "start":
-            if tag is None or skipping:
-                if tag in SKIP_TAGS:
-                    skipping += 1
-                continue
             if tag in SKIP_TAGS:
                 skipping += 1
+            if tag is None or skipping:
                 continue
+            if tag == "pre":
+                in_pre += 1
             if tag in BLOCK_TAGS:
                 out.append("\n")
             elif tag in ("td", "th"):
                 out.append(" ")
-            if el.text:
-                out.append(el.text)
+            add(el.text)
         else:
             if tag in SKIP_TAGS:
                 skipping -= 1
             elif tag in BLOCK_TAGS and not skipping:
                 out.append("\n")
-            if el is not root and el.tail and not skipping:
-                out.append(el.tail)
+            if tag == "pre" and not skipping:
+                in_pre -= 1
+            if el is not root and not skipping:
+                add(el.tail)
 
 
 def drop_ignored(lines: list[str], patterns: Iterable[str]) -> list[str]:

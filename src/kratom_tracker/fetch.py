@@ -68,12 +68,8 @@ class Fetcher:
         self.politeness = politeness
         self.retries = retries
         self.max_retry_wait = max_retry_wait
-        self._pool = urllib3.PoolManager(
-            num_pools=256,
-            maxsize=max(politeness.per_host_concurrency, 1),
-            block=False,
-            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-        )
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._pool = urllib3.PoolManager(num_pools=256, maxsize=max(politeness.per_host_concurrency, 1), block=False)
         self._gates: dict[str, _HostGate] = {}
         self._robots: dict[str, tuple[float, object | None, str]] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
@@ -121,7 +117,7 @@ class Fetcher:
             allowed, why = self._robots_allows(parts.scheme, parts.netloc, url, timeout)
             if not allowed:
                 return Response(url=url, outcome=models.ROBOTS_DENIED, error=why, elapsed_ms=_ms(started))
-        headers = {}
+        headers = dict(self._headers)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -210,7 +206,8 @@ class Fetcher:
         from protego import Protego
 
         with self._gate(urlsplit(base).netloc):
-            response = self._get(base + "/robots.txt", {}, min(timeout, 15.0), 512 * 1024, time.monotonic())
+            response = self._get(base + "/robots.txt", dict(self._headers), min(timeout, 15.0), 512 * 1024,
+                                 time.monotonic())
         if response.outcome is None:
             try:
                 return Protego.parse(decode_text(response.body, response.headers.get("content-type", ""))), ""

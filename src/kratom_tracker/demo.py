@@ -1,0 +1,199 @@
+"""`kratom-tracker demo`: the whole flow offline. Recorded documents (demo_data/) are served from
+127.0.0.1, collected once as "before", swapped for their "after" versions and collected again; the
+changes found are printed and the feeds published. The project's cited baseline sources (local files)
+are collected too, so `status` answers afterwards."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+
+from . import extractors
+from .config import Config, db_path, load, loads, sources_path
+from .store import Store
+
+DEMO_PREFIX = "demo-"
+
+
+@dataclass(frozen=True)
+class DemoDocument:
+    path: str
+    content_type: str
+    before: str
+    after: str
+
+
+DOCUMENTS = (
+    DemoDocument("/wiki/Mitragyna_speciosa", "text/html; charset=utf-8", "wikipedia_2017.html",
+                 "wikipedia_current.html"),
+    DemoDocument("/api/v1/documents.json", "application/json; charset=utf-8", "federal_register_2016-09.json",
+                 "federal_register_2016-10.json"),
+)
+
+
+class DemoSite:
+    """Serves the demo documents; `phase` picks the before or after version of each."""
+
+    def __init__(self) -> None:
+        self.phase = "before"
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> DemoSite:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                path = self.path.split("?")[0]
+                if path == "/robots.txt":
+                    return self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                document = next((d for d in DOCUMENTS if d.path == path), None)
+                if document is None:
+                    return self._send(404, b"not found", "text/plain")
+                body = _demo_bytes(document.before if site.phase == "before" else document.after)
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    return self._send(304, b"", None, etag)
+                return self._send(200, body, document.content_type, etag)
+
+            def _send(self, status: int, body: bytes, content_type: str | None, etag: str | None = None) -> None:
+                self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                if etag:
+                    self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if status != 304:
+                    self.wfile.write(body)
+
+        return Handler
+
+
+def _demo_bytes(name: str) -> bytes:
+    return resources.files("kratom_tracker").joinpath("demo_data", name).read_bytes()
+
+
+def demo_config(base: str, workdir: Path) -> Config:
+    """The demo's own sources, pointing at the local site and at a baseline file in `workdir`."""
+    sources = [
+        f"""  - id: demo-wikipedia
+    name: Wikipedia — Mitragyna speciosa (demo)
+    note: Lead of the Wikipedia article, served from a recorded copy; two real revisions.
+    type: page
+    url: {base}/wiki/Mitragyna_speciosa
+    jurisdiction: international
+    select: "#content"
+    tags: [demo, secondary]
+""",
+        """  - id: demo-baseline
+    name: Cited baseline (demo, 2016)
+    note: A one-row baseline that flips when DEA withdrew its 2016 notice of intent.
+    type: baseline
+    path: baseline.csv
+    jurisdiction: US
+    tags: [demo]
+""",
+    ]
+    if "federal-register" in extractors.known_types():
+        sources.append(f"""  - id: demo-federal-register
+    name: Federal Register — kratom documents (demo)
+    note: Federal Register API answers in the recorded shape, with the real 2016 DEA documents.
+    type: federal-register
+    url: {base}/api/v1/documents.json
+    term: "kratom OR mitragynine OR 7-hydroxymitragynine"
+    jurisdiction: US
+    tags: [demo, federal]
+""")
+    text = ("politeness:\n  per_host_delay: 0s\n  robots: true\nfetch:\n  retries: 0\nsources:\n" + "".join(sources))
+    return loads(text, workdir / "demo-sources.yaml")
+
+
+def _reset_demo_rows(store: Store) -> None:
+    """Forget earlier demo runs so the demo shows the same changes every time (event ids never repeat)."""
+    with store.transaction():
+        for table in ("snapshots", "events", "fetches", "assertions"):
+            store.db.execute(f"DELETE FROM {table} WHERE source_id LIKE ?", [DEMO_PREFIX + "%"])
+        store.db.execute("DELETE FROM sources WHERE id LIKE ?", [DEMO_PREFIX + "%"])
+
+
+def _baseline_config(args: argparse.Namespace) -> Config | None:
+    path = sources_path(args.sources)
+    if not path.exists():
+        return None
+    config = load(path)
+    local = tuple(s for s in config.sources if s.type == "baseline")
+    return Config(path=config.path, sources=local, politeness=config.politeness) if local else None
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .cli import collect_with_progress, print_events, print_summary
+
+    baseline = _baseline_config(args)  # validated before anything runs
+    out_dir = Path(args.out)
+    with tempfile.TemporaryDirectory(prefix="kratom-demo-") as tmp, DemoSite() as site, \
+            Store(db_path(args.db)) as store:
+        workdir = Path(tmp)
+        _write_baseline(workdir, "baseline_2016-09.csv")
+        config = demo_config(site.base, workdir)
+        _reset_demo_rows(store)
+        if baseline is not None:
+            print(f"Loading the cited baseline from {baseline.path} ({len(baseline.sources)} sources)…")
+            print_summary(collect_with_progress(baseline, store, list(baseline.sources), quiet=True))
+        print(f"\nPass 1 (before): recorded documents served at {site.base}")
+        print_summary(collect_with_progress(config, store, list(config.sources), quiet=True))
+        site.phase = "after"
+        _write_baseline(workdir, "baseline_2016-10.csv")
+        print("\nPass 2 (after): the same URLs now serve the later versions")
+        summary = collect_with_progress(config, store, list(config.sources), quiet=True)
+        print_summary(summary)
+        events = [e for e in store.events() if e["id"] in set(summary.event_ids)]
+        print(f"\n{len(events)} change(s) found:\n")
+        print_events(events)
+        published = _publish(store, out_dir, config)
+    print("Next:")
+    print("  kratom-tracker changes                         # every recorded change")
+    print('  kratom-tracker status "Sarasota County, Florida"  # what applies in a place')
+    if published:
+        print(f"  feeds written to {out_dir}/ (all.atom, all.rss, all.json, region/…)")
+        print(f"  kratom-tracker serve --feeds {out_dir}          # dashboard and API at http://127.0.0.1:8080/")
+    return 0 if events else 1
+
+
+def _write_baseline(workdir: Path, name: str) -> None:
+    with resources.as_file(resources.files("kratom_tracker").joinpath("demo_data", name)) as source:
+        shutil.copyfile(source, workdir / "baseline.csv")
+
+
+def _publish(store: Store, out_dir: Path, config: Config) -> bool:
+    try:
+        from .publish import publish_feeds
+    except ImportError:
+        return False
+    publish_feeds(store, out_dir, config.publish)
+    return True
