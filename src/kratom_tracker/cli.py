@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("schedule", "Run every source on its own interval until stopped (SIGTERM/SIGINT).")
     with_sources(p)
     with_db(p)
+    p.add_argument("--feeds", metavar="DIR", default="data/feeds",
+                   help="where feeds are republished after changes (default: data/feeds)")
 
     p = command("serve", "Serve the HTTP API, the feeds and the dashboard.")
     with_sources(p)
@@ -227,14 +229,15 @@ def collect_with_progress(config, store, sources, quiet: bool = False):
 
 def after_collect(config: Config, store, event_ids: list[int]) -> None:
     """Queue and send notifications for new events (a failing notifier never fails the collect)."""
-    if not event_ids or not config.notify:
+    if not config.notify:
         return
     try:
         from .notify import deliver_pending, enqueue_events
     except ImportError:
         return
-    enqueue_events(config, store, event_ids)
-    deliver_pending(config, store)
+    if event_ids:
+        enqueue_events(config, store, event_ids)
+    deliver_pending(config, store)  # also retries what an earlier run could not send
 
 
 def print_summary(summary) -> None:

@@ -155,7 +155,8 @@ def _decode(raw: bytes | str, path: Path) -> str:
 
 
 def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
-    loader = yaml.SafeLoader(text)
+    # libyaml's parser (when built in) is ~10x faster on a 10 000-source file; same nodes and marks.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -165,11 +166,18 @@ def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
         document = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark and exc.context_mark and mark.line >= len(text.splitlines()):
+            mark = exc.context_mark  # "unexpected end of stream": where the unclosed thing began helps more
         line = mark.line + 1 if mark else 1
         reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        if "\t" in reason or "'\\t'" in reason:
+        offending = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+        if "\t" in reason or "'\\t'" in reason or "\t" in offending[: len(offending) - len(offending.lstrip())]:
             reason += " (YAML does not allow tabs for indentation; use spaces)"
         raise ConfigError([f"{path}:{line}: YAML syntax error: {reason}"]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters, ...)
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError([f"{path}:{line}: character U+{code:04X} is not allowed in YAML ({exc.reason})"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}:1: YAML error: {exc}"]) from None
     except RecursionError:
@@ -218,7 +226,7 @@ class _Validator:
     def _where(at: tuple) -> str:
         if not at:
             return ""
-        parts = [f"[{p}]" if isinstance(p, int) else (p if i == 0 else f".{p}") for i, p in enumerate(at)]
+        parts = [f"[{p}]" if isinstance(p, int) else (str(p) if i == 0 else f".{p}") for i, p in enumerate(at)]
         return "".join(parts) + ": "
 
     def config(self, doc: Any) -> Config:

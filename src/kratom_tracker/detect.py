@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from dataclasses import replace
 
 from .config import SourceConfig
 from .models import Assertion, EventDraft, Extraction, Item
@@ -21,6 +22,8 @@ def detect(source: SourceConfig, previous: Extraction, current: Extraction) -> l
         events.extend(notice_events(source, previous.items, current.items))
     if current.assertions is not None and previous.assertions is not None:
         events.extend(status_events(source, previous.assertions, current.assertions))
+    if current.event_data:
+        events = [replace(e, data={**current.event_data, **e.data}) for e in events]
     return events
 
 

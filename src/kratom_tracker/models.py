@@ -110,6 +110,9 @@ class Extraction:
     outcome: str | None = None  # an extractor may refuse a document: EMPTY, SELECTOR_MISSING, PARSE_ERROR
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    # Context added to the events this extraction causes (e.g. a wiki revision id). Not part of the
+    # snapshot, so it can never make a change on its own.
+    event_data: dict[str, Any] = field(default_factory=dict)
 
     def canonical(self) -> str:
         """Stable text form: stored as the snapshot and hashed to tell content apart."""

@@ -1,14 +1,17 @@
 """One pass over the sources: fetch and extract in a thread pool (I/O-bound, polite per host), then
-detect and store in the calling thread, one transaction per source.
+detect and store in the calling thread; a source's writes are atomic (a pass commits them in small
+batches of sources, since a commit costs more than the writes of a 304).
 
 `run_source` is the unit shared by `collect` and the scheduler daemon."""
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -19,6 +22,9 @@ from .extract import extract
 from .fetch import Fetcher
 from .models import Extraction, SourceResult, sha256_hex
 from .store import SourceState, Store, utc_now
+
+COMMIT_BATCH = 100  # sources written per transaction during a pass
+COMMIT_WAIT = 0.5  # seconds a fetched result may wait for its batch
 
 
 @dataclass
@@ -106,9 +112,14 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
 
 
 def commit(store: Store, fetched: Fetched, state: SourceState) -> tuple[SourceResult, list[int]]:
-    previous = store.snapshot_content(state.snapshot_id) if state.snapshot_id is not None else None
-    result = settle(fetched, state, previous)
-    return result, store.save_result(fetched.source, result)
+    """Settle and write in one transaction. The source's state is read again inside it: another process
+    (a second collect, the scheduler) may have stored this very change since `state` was read, and
+    settling against the older snapshot would write the change twice."""
+    with store.batch():
+        state = store.source_state(fetched.source.id) or state
+        previous = store.snapshot_content(state.snapshot_id) if state.snapshot_id is not None else None
+        result = settle(fetched, state, previous)
+        return result, store.save_result(fetched.source, result)
 
 
 def run_source(source: SourceConfig, store: Store, fetcher: Fetcher) -> tuple[SourceResult, list[int]]:
@@ -142,6 +153,72 @@ def _interleave_by_host(sources: list[SourceConfig]) -> list[SourceConfig]:
     return ordered
 
 
+_DONE = object()
+
+
+class _Workers:
+    """Fetch threads that take sources from a shared deque and hand back `Fetched` values on a bounded
+    queue (so memory stays flat however many sources there are). Cheaper per source than one Future
+    per source, which mattered in a pass of 304s."""
+
+    def __init__(self, count: int, sources: deque[SourceConfig], states: dict[str, SourceState],
+                 fetcher: Fetcher, max_waiting: int):
+        self.sources, self.states, self.fetcher = sources, states, fetcher
+        self.results: queue.Queue[Fetched | BaseException | object] = queue.Queue(maxsize=max_waiting)
+        self.stopping = threading.Event()
+        self.running = count
+        self.threads = [threading.Thread(target=self._work, name=f"fetch-{n}", daemon=True) for n in range(count)]
+
+    def __enter__(self) -> _Workers:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        while any(t.is_alive() for t in self.threads):  # unblock workers waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self.results.get(timeout=0.05)
+        for thread in self.threads:
+            thread.join()
+
+    def _work(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                try:
+                    source = self.sources.popleft()  # atomic: no two workers take the same source
+                except IndexError:
+                    break
+                self._put(fetch_and_extract(source, self.states.get(source.id, SourceState()), self.fetcher))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which re-raises it
+            self._put(exc)
+        finally:
+            self._put(_DONE)
+
+    def _put(self, item: object) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.results.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self, patience: float | None) -> Fetched | object | None:
+        """The next result; None if none came within `patience` seconds; `_DONE` when all are done."""
+        while self.running:
+            try:
+                item = self.results.get(timeout=patience)
+            except queue.Empty:
+                return None
+            if item is _DONE:
+                self.running -= 1
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+        return _DONE
+
+
 def run_pass(config: Config, store: Store, sources: list[SourceConfig], fetcher: Fetcher | None = None,
              on_result: Callable[[SourceResult], None] | None = None) -> PassSummary:
     own_fetcher = fetcher is None
@@ -150,23 +227,36 @@ def run_pass(config: Config, store: Store, sources: list[SourceConfig], fetcher:
     summary = PassSummary()
     pending_sources = deque(_interleave_by_host(sources))
     max_in_flight = config.fetch.workers * 4  # bounded: memory stays flat however many sources there are
+    to_commit: list[Fetched] = []
+    first_waiting = 0.0
+
+    def flush() -> None:
+        with store.batch():
+            for fetched in to_commit:
+                result, event_ids = commit(store, fetched, states.get(fetched.source.id, SourceState()))
+                result.snapshot, result.assertions = None, None  # written; keep the summary small
+                summary.results.append(result)
+                summary.event_ids.extend(event_ids)
+                if on_result:
+                    on_result(result)
+        to_commit.clear()
+
     try:
-        with ThreadPoolExecutor(max_workers=config.fetch.workers, thread_name_prefix="fetch") as pool:
-            in_flight: set[Future[Fetched]] = set()
-            while pending_sources or in_flight:
-                while pending_sources and len(in_flight) < max_in_flight:
-                    source = pending_sources.popleft()
-                    in_flight.add(pool.submit(fetch_and_extract, source, states.get(source.id, SourceState()),
-                                              fetcher))
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    fetched = future.result()
-                    result, event_ids = commit(store, fetched, states.get(fetched.source.id, SourceState()))
-                    result.snapshot, result.assertions = None, None  # written; keep the summary small
-                    summary.results.append(result)
-                    summary.event_ids.extend(event_ids)
-                    if on_result:
-                        on_result(result)
+        with _Workers(config.fetch.workers, pending_sources, states, fetcher, max_in_flight) as finished:
+            while (item := finished.next(patience=max(0.0, first_waiting + COMMIT_WAIT - time.monotonic())
+                                         if to_commit else None)) is not _DONE:
+                if item is None:  # nothing new within the patience: write what waits
+                    flush()
+                    continue
+                if not to_commit:
+                    first_waiting = time.monotonic()
+                to_commit.append(item)
+                # Commit in small batches: a transaction per source costs more than a 304's own writes,
+                # and a batch never waits long, so readers and the summary stay current.
+                if len(to_commit) >= COMMIT_BATCH or time.monotonic() - first_waiting > COMMIT_WAIT:
+                    flush()
+            if to_commit:
+                flush()
     finally:
         if own_fetcher:
             fetcher.close()

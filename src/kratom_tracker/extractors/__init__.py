@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..models import Extraction, Response
 
 # The one place where source types are registered.
-_MODULES = ("page", "feed", "baseline")
+_MODULES = ("page", "feed", "baseline", "wikipedia", "federal_register", "status_table")
 
 
 @dataclass(frozen=True)

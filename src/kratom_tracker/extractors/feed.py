@@ -32,6 +32,10 @@ class FeedExtractor(Extractor):
         parsed = feedparser.parse(response.body, response_headers={"content-type": response.headers.get(
             "content-type", "application/xml")})
         entries = parsed.get("entries") or []
+        if entries and parsed.get("bozo") and _cut_short(response.body):
+            # feedparser reads what arrived of a cut-off feed; its last item would look changed
+            return Extraction(outcome=models.PARSE_ERROR, error="the feed is cut short (its root element "
+                              "never closes)")
         if not entries:
             if parsed.get("bozo") or not parsed.get("feed"):
                 reason = str(parsed.get("bozo_exception", "no feed found"))[:200]
@@ -45,6 +49,13 @@ class FeedExtractor(Extractor):
             items = [i for i in items if rx.search(i.title) or rx.search(i.summary)]
         items = [i for i in items if not any(p.search(i.title) for p in ignore)]
         return Extraction(items=items)
+
+
+_FEED_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>(?:\s|<!--.*?-->)*\Z", re.IGNORECASE | re.DOTALL)
+
+
+def _cut_short(body: bytes) -> bool:
+    return _FEED_END.search(body[-4096:].rstrip(b"\x00")) is None
 
 
 def feed_items(entries: list[Any]) -> list[Item]:

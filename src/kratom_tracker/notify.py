@@ -1,0 +1,176 @@
+"""Notifications through Apprise, with an outbox so that a failing notifier never blocks collection and
+never loses a message.
+
+`enqueue_events` writes one outbox row per (target, event) that the target's region and kind filters
+accept; UNIQUE(target, event_id, kind) makes that idempotent, so an event is notified once per target.
+`deliver_pending` sends what is unsent and records the error of what failed; the rows stay and are
+retried on the next run. Message text is plain text built by render.py, never markup."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from . import regions, render
+from .config import Config, NotifyTarget
+from .store import Store, utc_now
+
+log = logging.getLogger(__name__)
+
+SYSTEM_KINDS = ("source-failing", "source-recovered")
+MAX_SENDS_PER_RUN = 200  # per target; the rest wait for the next run, so one run stays bounded
+MAX_ERROR_CHARS = 500
+_EVENT_COLUMNS = ("id", "kind", "source_id", "jurisdiction", "detected_at", "title", "summary", "diff", "url", "data")
+
+
+def target_key(target: NotifyTarget) -> str:
+    """How the outbox names a target: its display name plus a hash of the URL (which may hold secrets)."""
+    return f"{target.name}#{hashlib.sha256(target.url.encode('utf-8')).hexdigest()[:12]}"
+
+
+def wants(target: NotifyTarget, kind: str, jurisdiction: str | None) -> bool:
+    """Does this target subscribe to this kind of message about this jurisdiction?
+
+    No `kinds` means every kind; no `regions` means everywhere. A message with no jurisdiction (a
+    system notice about the tracker itself) passes any region filter."""
+    if target.kinds and kind not in target.kinds:
+        return False
+    if target.regions and jurisdiction is not None:
+        return any(regions.covers(region, jurisdiction) for region in target.regions)
+    return True
+
+
+def _load_events(store: Store, event_ids: Iterable[int]) -> list[dict[str, Any]]:
+    ids = sorted(set(event_ids))
+    events: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = store.db.execute(
+            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+            chunk).fetchall()
+        for row in rows:
+            event = dict(zip(_EVENT_COLUMNS, row, strict=True))
+            event["data"] = json.loads(event["data"]) if event["data"] else {}
+            events.append(event)
+    return events
+
+
+def enqueue_events(config: Config, store: Store, event_ids: Iterable[int]) -> int:
+    """Queue every new event for every target that wants it; returns the number of rows added."""
+    if not config.notify:
+        return 0
+    events = _load_events(store, event_ids)
+    now = utc_now()
+    added = 0
+    with store.transaction():
+        for event in events:
+            link = f"{config.publish.base_url}/?q={event['jurisdiction']}"
+            title, body = render.event_title(event), render.event_text(event, link=link)
+            for target in config.notify:
+                if wants(target, event["kind"], event["jurisdiction"]):
+                    added += _insert(store, target_key(target), event["id"], event["kind"], title, body, now)
+    return added
+
+
+def enqueue_system_notice(config: Config, store: Store, kind: str, title: str, body: str,
+                          jurisdiction: str | None = None) -> int:
+    """Queue a notice about the tracker itself (`source-failing`, `source-recovered`) for the targets
+    whose filters accept it; returns the number of rows added. The caller decides when it is due."""
+    if kind not in SYSTEM_KINDS:
+        raise ValueError(f"unknown notice kind {kind!r}; use {', '.join(SYSTEM_KINDS)}")
+    if not config.notify:
+        return 0
+    title, body = render.plain_title(title), render.strip_markup(body)
+    added = 0
+    with store.transaction():
+        for target in config.notify:
+            if wants(target, kind, jurisdiction):
+                added += _insert(store, target_key(target), None, kind, title, body, utc_now())
+    return added
+
+
+def _insert(store: Store, target: str, event_id: int | None, kind: str, title: str, body: str, now: str) -> int:
+    cursor = store.db.execute(
+        "INSERT OR IGNORE INTO outbox (target, event_id, kind, title, body, created_at) VALUES (?,?,?,?,?,?)",
+        [target, event_id, kind, title, body, now])
+    return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    ok: bool
+    error: str = ""
+
+
+Sender = Callable[[NotifyTarget, str, str], SendOutcome]
+
+
+def apprise_send(target: NotifyTarget, title: str, body: str) -> SendOutcome:
+    """Send one plain-text message with Apprise; any failure comes back as an error text."""
+    import apprise
+
+    try:
+        asset = apprise.AppriseAsset(storage_mode="memory", interpret_escapes=False)
+        sender = apprise.Apprise(asset=asset)
+        if not sender.add(target.url):
+            return SendOutcome(False, "Apprise does not understand this URL")
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            ok = bool(sender.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
+            messages = captured.getvalue()
+    except Exception as exc:  # a notifier must never break a collect
+        return SendOutcome(False, f"{type(exc).__name__}: {exc}")
+    if ok:
+        return SendOutcome(True)
+    return SendOutcome(False, " ".join(messages.split())[-MAX_ERROR_CHARS:] or "the notifier reported a failure")
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+
+
+def deliver_pending(config: Config, store: Store, send: Sender | None = None) -> DeliveryReport:
+    """Try every unsent outbox row of the configured targets, oldest first. A target that fails is not
+    tried again in this run (its rows keep their place); rows of targets no longer configured stay."""
+    send = send or apprise_send
+    report = DeliveryReport()
+    for target in config.notify:
+        key = target_key(target)
+        try:
+            rows = store.db.execute(
+                "SELECT id, title, body FROM outbox WHERE target = ? AND sent_at IS NULL ORDER BY id LIMIT ?",
+                [key, MAX_SENDS_PER_RUN]).fetchall()
+        except Exception as exc:  # e.g. a locked database: try again next run
+            log.warning("notify: cannot read the outbox: %s", exc)
+            return report
+        for position, (row_id, title, body) in enumerate(rows):
+            outcome = send(target, title, body)
+            _record(store, row_id, outcome)
+            if outcome.ok:
+                report.sent += 1
+                continue
+            report.failed += 1
+            report.pending += len(rows) - position
+            log.warning("notify: %s failed (%s); %d message(s) kept for the next run", target.name,
+                        outcome.error, len(rows) - position)
+            break
+    return report
+
+
+def _record(store: Store, row_id: int, outcome: SendOutcome) -> None:
+    if outcome.ok:
+        store.db.execute("UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?",
+                         [utc_now(), row_id])
+    else:
+        store.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                         [outcome.error[:MAX_ERROR_CHARS], row_id])
+
+
+def pending_count(store: Store) -> int:
+    return store.db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]

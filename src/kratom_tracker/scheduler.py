@@ -1,0 +1,478 @@
+"""The scheduler daemon: every enabled source runs on its own interval, unattended, until stopped.
+
+APScheduler (3.x) drives one interval job per source with jitter, `max_instances=1` and coalescing, so a
+slow source never piles up runs and never holds the others back (a thread pool runs the jobs). A job is
+the same unit `collect` uses: `pipeline.fetch_and_extract` (no database) and then `pipeline.commit` (one
+transaction). One `Fetcher` serves every job, so the per-host limits hold for the daemon as a whole.
+
+Runs that write events wake a coalescing publisher: feeds are republished and notifications sent at most
+once per `scheduler.publish_delay`. A source failing `failure_threshold` times in a row raises one
+`source-failing` notice and one `source-recovered` notice when it works again (the `failing_notified`
+column of `sources` remembers which was sent, across restarts).
+
+Operations: one scheduler per database (an flock on `<db>.lock`), SIGHUP reloads sources.yaml (a bad
+file is refused and the old configuration keeps running), SIGTERM/SIGINT let in-flight runs finish their
+transaction, publish what is pending and exit 0. One log line per run goes to stderr."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import logging
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import models
+from .config import Config, ConfigError, SourceConfig, db_path, load, sources_path
+from .fetch import Fetcher
+from .pipeline import commit, fetch_and_extract
+from .store import SourceState, Store
+
+log = logging.getLogger("kratom_tracker.scheduler")
+
+DEFAULT_JITTER = 0.1  # fraction of a source's interval
+STARTUP_SPREAD = 60.0  # at most this many seconds to start every source that is due at start...
+STARTUP_SPACING = 0.5  # ...and about this much between two of them, so a few sources start at once
+RETRY_NOTIFY_EVERY = 300.0  # seconds between retries of notifications a notifier refused
+RETRY_JOB_ID = "~retry-notifications"  # cannot clash with a source id ([a-z0-9-]+)
+DEFAULT_FEEDS_DIR = "data/feeds"
+EXIT_OK, EXIT_NOTHING_RAN = 0, 1
+
+
+# -- when each source runs --------------------------------------------------------------------------
+
+
+class SteadyIntervalTrigger(IntervalTrigger):
+    """An interval trigger whose jitter does not accumulate.
+
+    APScheduler 3's IntervalTrigger adds the interval to the previous *jittered* fire time, so every
+    run drifts later by half the jitter on average. Here runs stay on the grid start + k × interval and
+    each one is jittered on its own. The first run is `start_date` itself (planned by first_run_times)."""
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        if previous_fire_time is None:
+            # The planned first run, even if the scheduler started a moment after it (the base class
+            # would skip to the next interval, an hour or a day later).
+            return self.start_date
+        elapsed = (previous_fire_time - self.start_date).total_seconds()
+        slot = math.floor(elapsed / self.interval_length) + 1
+        next_fire_time = self.start_date + timedelta(seconds=slot * self.interval_length)
+        if next_fire_time <= previous_fire_time:  # float rounding put a grid time just below itself
+            next_fire_time += self.interval
+        if self.jitter:
+            next_fire_time = self._apply_jitter(next_fire_time, self.jitter, now)
+        return next_fire_time
+
+
+def jitter_seconds(source: SourceConfig, config: Config) -> float:
+    fraction = config.scheduler.jitter if config.scheduler.jitter is not None else DEFAULT_JITTER
+    return source.interval * fraction
+
+
+def _parse_utc(timestamp: str | None) -> datetime | None:
+    if not timestamp:
+        return None
+    return datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def first_run_times(sources: list[SourceConfig], states: dict[str, SourceState],
+                    now: datetime) -> dict[str, datetime]:
+    """When each source should first run after a (re)start, from what the store last recorded.
+
+    A source fetched recently waits out the rest of its interval, so a restart does not refetch
+    everything at once; a source never fetched, or overdue, runs soon, the due ones spread evenly over
+    at most STARTUP_SPREAD seconds (never more than their own interval)."""
+    planned: dict[str, datetime] = {}
+    due: list[SourceConfig] = []
+    for source in sources:
+        last = _parse_utc(states.get(source.id, SourceState()).last_fetch_at)
+        next_at = last + timedelta(seconds=source.interval) if last else None
+        if next_at is None or next_at <= now:
+            due.append(source)
+        else:
+            planned[source.id] = next_at
+    for position, source in enumerate(due):
+        spread = min(STARTUP_SPREAD, source.interval, STARTUP_SPACING * len(due))
+        planned[source.id] = now + timedelta(seconds=spread * position / max(len(due), 1))
+    return planned
+
+
+# -- publishing after changes, coalesced ------------------------------------------------------------
+
+
+class CoalescingPublisher:
+    """Republishes the feeds and sends pending notifications at most once per `delay` seconds.
+
+    `request()` is cheap and may be called by any job; the first request opens a window and every
+    request inside it is served by the one publish at its end. It runs in its own thread with its own
+    database connection, so a slow notifier never blocks a job's transaction."""
+
+    def __init__(self, publish: Callable[[], None], delay: Callable[[], float]):
+        self._publish = publish
+        self._delay = delay
+        self._cond = threading.Condition()
+        self._due_at: float | None = None
+        self._stopping = False
+        self.publishes = 0
+        self._thread = threading.Thread(target=self._loop, name="publisher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request(self) -> None:
+        with self._cond:
+            if self._due_at is None:
+                self._due_at = time.monotonic() + self._delay()
+                self._cond.notify()
+
+    def stop(self) -> None:
+        """Publish what is pending now, then end the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and (self._due_at is None or self._due_at > time.monotonic()):
+                    self._cond.wait(None if self._due_at is None else self._due_at - time.monotonic())
+                pending, self._due_at = self._due_at is not None, None
+                stopping = self._stopping
+            if pending:
+                self._run_once()
+            if stopping:
+                return
+
+    def _run_once(self) -> None:
+        try:
+            self._publish()
+            self.publishes += 1
+        except Exception:  # a broken feed folder or notifier must never stop the daemon
+            log.exception("publishing after changes failed; will try again after the next change")
+
+
+# -- the daemon --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What one scheduled run did (kept for tests and for the log line)."""
+
+    source_id: str
+    outcome: str
+    duration_ms: int
+    events: int
+    error: str = ""
+
+
+class Daemon:
+    """The scheduler without the process concerns (signals, lock, logging), so tests can drive it."""
+
+    def __init__(self, config: Config, db: Path, feeds_dir: Path | None,
+                 on_run: Callable[[RunRecord], None] | None = None):
+        self.config = config
+        self.db = Path(db)
+        self.feeds_dir = feeds_dir
+        self.on_run = on_run
+        self.store = Store(self.db)
+        self._store_lock = threading.Lock()  # one connection shared by the job threads: one user at a time
+        self.fetcher = Fetcher.from_config(config)
+        self.publisher = CoalescingPublisher(self._publish, lambda: self.config.scheduler.publish_delay)
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=config.fetch.workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self._stopping = threading.Event()
+
+    # lifecycle
+
+    def start(self) -> None:
+        sources = self._enabled(self.config)
+        with self._store_lock:
+            states = self.store.source_states()
+            has_events = self.store.db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+        planned = first_run_times(sources, states, datetime.now(UTC))
+        for source in sources:
+            self._add_job(source, planned[source.id])
+        self.scheduler.add_job(self._retry_pending_notifications, "interval", seconds=RETRY_NOTIFY_EVERY,
+                               id=RETRY_JOB_ID)
+        self.publisher.start()
+        if has_events and self.feeds_dir is not None and not (self.feeds_dir / "all.atom").exists():
+            self.publisher.request()  # feeds missing (first start, or a crash before publishing)
+        self.scheduler.start()
+        log.info("scheduler started: %d sources, database %s", len(sources), self.db)
+
+    def stop(self) -> None:
+        """Let running jobs finish their transaction, publish what is pending, close everything."""
+        self._stopping.set()
+        self.scheduler.shutdown(wait=True)
+        self.publisher.stop()
+        self.fetcher.close()
+        with self._store_lock:
+            self.store.close()
+        log.info("scheduler stopped")
+
+    # configuration
+
+    @staticmethod
+    def _enabled(config: Config) -> list[SourceConfig]:
+        return [s for s in config.sources if s.enabled]
+
+    def reload(self, new_config: Config) -> None:
+        """Apply an already validated configuration: add, drop and reschedule jobs as needed."""
+        old_config = self.config
+        old = {s.id: s for s in self._enabled(old_config)}
+        new = {s.id: s for s in self._enabled(new_config)}
+        if (new_config.politeness, new_config.user_agent, new_config.fetch) != (
+                old_config.politeness, old_config.user_agent, old_config.fetch):
+            # Running jobs keep the fetcher they hold; new runs use the new limits.
+            self.fetcher = Fetcher.from_config(new_config)
+        self.config = new_config
+        for source_id in old.keys() - new.keys():
+            self.scheduler.remove_job(source_id)
+        added = [new[i] for i in new.keys() - old.keys()]
+        if added:
+            with self._store_lock:
+                states = self.store.source_states()
+            planned = first_run_times(added, states, datetime.now(UTC))
+            for source in added:
+                self._add_job(source, planned[source.id])
+        for source_id in new.keys() & old.keys():
+            before, after = old[source_id], new[source_id]
+            if (before.interval, jitter_seconds(before, old_config)) != (after.interval,
+                                                                         jitter_seconds(after, new_config)):
+                job = self.scheduler.get_job(source_id)
+                start = job.next_run_time if job and job.next_run_time else datetime.now(UTC)
+                self.scheduler.reschedule_job(source_id, trigger=self._trigger(after, start))
+        log.info("configuration reloaded: %d sources (%d added, %d removed)", len(new), len(added),
+                 len(old.keys() - new.keys()))
+
+    def _trigger(self, source: SourceConfig, start: datetime) -> SteadyIntervalTrigger:
+        return SteadyIntervalTrigger(seconds=source.interval, start_date=start,
+                                     jitter=jitter_seconds(source, self.config) or None, timezone=UTC)
+
+    def _add_job(self, source: SourceConfig, first_run: datetime) -> None:
+        self.scheduler.add_job(self.run_once, trigger=self._trigger(source, first_run), args=[source.id],
+                               id=source.id, name=source.id, replace_existing=True)
+
+    # one run of one source
+
+    def run_once(self, source_id: str) -> RunRecord | None:
+        if self._stopping.is_set():
+            return None
+        try:
+            source = self.config.source(source_id)
+        except KeyError:  # removed by a reload after this run was queued
+            return None
+        fetcher = self.fetcher
+        with self._store_lock:
+            state = self.store.source_states().get(source_id, SourceState())
+        try:
+            fetched = fetch_and_extract(source, state, fetcher)
+        except Exception as exc:  # an extractor bug must not kill the job; record it as a failed fetch
+            log.exception("run %s: unexpected error", source_id)
+            fetched = _failed_fetch(source, exc)
+        with self._store_lock:
+            # The commit always completes, even when a stop was requested meanwhile: the transaction is
+            # short and leaves the source consistent.
+            result, event_ids = commit(self.store, fetched, state)
+            if event_ids and self.config.notify:
+                self._enqueue_events(event_ids)
+            notice = self._failure_transition(source, result.failed)
+        record = RunRecord(source_id, result.outcome, result.duration_ms, len(event_ids), result.error)
+        log.info("run source=%s outcome=%s duration=%dms events=%d%s", record.source_id, record.outcome,
+                 record.duration_ms, record.events, f" error={record.error!r}" if record.error else "")
+        if event_ids or notice:
+            self.publisher.request()
+        if self.on_run:
+            self.on_run(record)
+        return record
+
+    def _retry_pending_notifications(self) -> None:
+        """Messages a notifier refused stay in the outbox; without new changes nothing would retry them."""
+        if not self.config.notify:
+            return
+        with self._store_lock:
+            pending = self.store.db.execute("SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1").fetchone()
+        if pending:
+            self.publisher.request()
+
+    def _enqueue_events(self, event_ids: list[int]) -> None:
+        try:
+            from .notify import enqueue_events
+
+            enqueue_events(self.config, self.store, event_ids)
+        except Exception:
+            log.exception("queueing notifications failed; the events are stored and in the feeds")
+
+    def _failure_transition(self, source: SourceConfig, failed: bool) -> str | None:
+        """Once per state change: `source-failing` after N failures in a row, `source-recovered` after
+        the first success that follows. Returns the kind of notice queued, if any."""
+        row = self.store.db.execute("SELECT consecutive_failures, failing_notified, last_error, last_outcome "
+                                    "FROM sources WHERE id = ?", [source.id]).fetchone()
+        if row is None:
+            return None
+        failures, notified, last_error, last_outcome = row
+        threshold = self.config.scheduler.failure_threshold
+        if failed and failures >= threshold and not notified:
+            kind, flag = "source-failing", 1
+            title = f"Source {source.id} is failing"
+            body = (f"{source.name} ({source.url or source.type}) failed {failures} times in a row; "
+                    f"last outcome: {last_outcome}" + (f" ({last_error})" if last_error else "") + ".")
+            log.warning("source %s failing: %d failures in a row (%s)", source.id, failures, last_outcome)
+        elif not failed and notified:
+            kind, flag = "source-recovered", 0
+            title = f"Source {source.id} recovered"
+            body = f"{source.name} ({source.url or source.type}) was fetched successfully again."
+            log.warning("source %s recovered", source.id)
+        else:
+            return None
+        self._enqueue_notice(kind, title, body, source.jurisdiction)
+        self.store.db.execute("UPDATE sources SET failing_notified = ? WHERE id = ?", [flag, source.id])
+        return kind
+
+    def _enqueue_notice(self, kind: str, title: str, body: str, jurisdiction: str) -> None:
+        if not self.config.notify:
+            return
+        try:
+            from .notify import enqueue_system_notice
+
+            enqueue_system_notice(self.config, self.store, kind, title, body, jurisdiction=jurisdiction)
+        except Exception:
+            log.exception("queueing the %s notice failed", kind)
+
+    # publishing (runs in the publisher thread, with its own connection)
+
+    def _publish(self) -> None:
+        config = self.config
+        started = time.monotonic()
+        with Store(self.db) as store:
+            files = 0
+            if self.feeds_dir is not None:
+                from .publish import publish_feeds
+
+                files = len(publish_feeds(store, self.feeds_dir, config.publish))
+            sent = ""
+            if config.notify:
+                from .notify import deliver_pending
+
+                report = deliver_pending(config, store)
+                sent = f" notifications sent={report.sent} failed={report.failed} pending={report.pending}"
+        log.info("published %d feed files in %dms%s", files, (time.monotonic() - started) * 1000, sent)
+
+
+def _failed_fetch(source: SourceConfig, exc: Exception):
+    from .pipeline import Fetched
+    from .store import utc_now
+
+    return Fetched(source=source, started_at=utc_now(), outcome=models.PARSE_ERROR,
+                   error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+# -- the process: lock, signals, logging -------------------------------------------------------------
+
+
+class LockTaken(Exception):
+    pass
+
+
+def acquire_lock(db: Path) -> IO[str]:
+    """Hold an exclusive flock on `<db>.lock` for the life of the process (released by the kernel when
+    the process ends, however it ends)."""
+    lock_path = db.with_name(db.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held open on purpose
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise LockTaken(f"another scheduler is already running on {db}"
+                        + (f" (pid {holder})" if holder else "") + f"; lock file {lock_path}") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    root = logging.getLogger("kratom_tracker")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    # APScheduler logs two lines per run at INFO; ours is the one line. Keep its warnings.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").addHandler(handler)
+
+
+def try_reload(daemon: Daemon, path: Path) -> bool:
+    """Validate `path` first; apply it only when it is valid, else log why and keep the old config."""
+    try:
+        config = load(path)
+    except ConfigError as exc:
+        log.error("SIGHUP: %s refused; the previous configuration keeps running:", path)
+        for problem in exc.problems:
+            log.error("  %s", problem)
+        return False
+    daemon.reload(config)
+    return True
+
+
+def schedule_command(args: argparse.Namespace) -> int:
+    config = load(sources_path(getattr(args, "sources", None)))  # ConfigError → exit 2 in cli.main
+    db = db_path(getattr(args, "db", None))
+    feeds = getattr(args, "feeds", None) or DEFAULT_FEEDS_DIR
+    if not any(s.enabled for s in config.sources):
+        print(f"error: no enabled sources in {config.path}; nothing to schedule", file=sys.stderr, flush=True)
+        return EXIT_NOTHING_RAN
+    try:
+        lock = acquire_lock(db)
+    except LockTaken as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_NOTHING_RAN
+    _setup_logging()
+    requests = {"stop": False, "reload": False}
+
+    def on_stop(signum: int, _frame: object) -> None:
+        requests["stop"] = True
+
+    def on_hup(signum: int, _frame: object) -> None:
+        requests["reload"] = True
+
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
+    try:
+        daemon = Daemon(config, db, Path(feeds))
+        daemon.start()
+        while not requests["stop"]:
+            time.sleep(0.2)  # signal handlers only set flags; the work happens here, in the main thread
+            if requests["reload"] and not requests["stop"]:
+                requests["reload"] = False
+                log.info("SIGHUP: reloading %s", config.path)
+                try_reload(daemon, config.path)
+        log.info("stop requested; finishing the runs in flight")
+        daemon.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        lock.close()
+    return EXIT_OK

@@ -1,0 +1,131 @@
+"""The bad-configuration corpus (tests/bad_configs/): every broken sources.yaml is refused by
+`kratom-tracker sources check` with exit status 2, the file, the line and the reason, and no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+CORPUS = Path(__file__).parent / "bad_configs"
+
+# file stem -> (line the message must point at, words the reason must contain)
+EXPECTED = {
+    "alias-bomb": (1, "alias bomb"),
+    "baseline-file-missing": (4, "does not exist"),
+    "catastrophic-regex-alternation": (6, "exponential time"),
+    "catastrophic-regex-in-feed-match": (6, "exponential time"),
+    "catastrophic-regex-nested-plus": (6, "exponential time"),
+    "catastrophic-regex-words": (6, "exponential time"),
+    "control-character": (6, "U+0007 is not allowed"),
+    "deep-nesting": (1, "nests too deeply"),
+    "duplicate-id": (6, "duplicate id 'fda-kratom' (first used at line 2)"),
+    "duplicate-yaml-key": (6, "duplicate key 'url' (first at line 4)"),
+    "empty-file": (1, "the file is empty"),
+    "enabled-not-boolean": (6, "expected true or false"),
+    "fetch-retries-negative": (2, "at least 0"),
+    "id-is-a-number": (2, "id must be lowercase"),
+    "id-with-capitals": (2, "id must be lowercase"),
+    "interval-not-a-duration": (6, "'soon' is not a duration"),
+    "interval-zero": (6, "must be longer than 0s"),
+    "invalid-regex": (6, "invalid regular expression"),
+    "invalid-selector-combinator": (6, "invalid CSS selector"),
+    "invalid-selector": (6, "invalid CSS selector"),
+    "jurisdiction-is-a-number": (5, "unknown jurisdiction 1"),
+    "max-bytes-not-a-size": (6, "'lots' is not a size"),
+    "missing-id": (2, "missing required key `id`"),
+    "missing-jurisdiction": (2, "missing required key `jurisdiction`"),
+    "missing-type": (2, "missing required key `type`"),
+    "missing-url": (2, "expected an http(s) URL"),
+    "no-sources-list": (1, "a `sources:` list is required"),
+    "non-utf8-bytes": (6, "not valid UTF-8"),
+    "notify-url-without-scheme": (2, "expected an Apprise URL"),
+    "politeness-concurrency-zero": (2, "at least 1"),
+    "politeness-robots-string": (2, "expected true or false"),
+    "select-is-a-list": (6, "expected a CSS selector"),
+    "source-is-a-string": (2, "each source must be a mapping"),
+    "sources-is-a-mapping": (1, "expected a list of sources"),
+    "tab-indentation": (3, "tabs for indentation"),
+    "tags-not-a-list": (6, "expected a list of words"),
+    "timeout-negative": (6, "'-5s' is not a duration"),
+    "top-level-is-a-list": (1, "the top level must be a mapping"),
+    "unknown-defaults-key": (2, "unknown key 'intervall'"),
+    "unknown-jurisdiction": (5, "unknown jurisdiction 'XX-NOPE'"),
+    "unknown-source-key": (6, "unknown key 'colour'"),
+    "unknown-top-level-key": (1, "unknown key 'colour'"),
+    "unknown-type": (3, "unknown type 'webpage'"),
+    "url-file-scheme": (4, "is not an http(s) URL"),
+    "url-javascript": (4, "is not an http(s) URL"),
+    "user-agent-empty": (1, "expected a non-empty text"),
+    "yaml-bad-indentation": (4, "YAML syntax error"),
+    "yaml-unclosed-quote": (6, "YAML syntax error"),
+}
+
+
+def _check(path: Path, capsys) -> tuple[int, str, str]:
+    code = run_cli("sources", "check", "--sources", str(path))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, captured.out, captured.err
+
+
+def test_every_file_in_the_corpus_has_an_expectation():
+    files = {p.stem for p in CORPUS.glob("*.yaml")}
+    assert files == set(EXPECTED)
+    assert len(files) >= 30
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_broken_config_is_refused_with_file_line_and_reason(name, capsys):
+    path = CORPUS / f"{name}.yaml"
+    line, reason = EXPECTED[name]
+    code, out, err = _check(path, capsys)
+    assert code == 2
+    assert "OK" not in out
+    assert "configuration refused" in err
+    assert f"{path}:{line}: " in err, err
+    assert reason in err, err
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path, capsys):
+    path = tmp_path / "huge.yaml"
+    entry = "  - {id: s%d, type: page, url: 'https://example.org/%d', jurisdiction: US}\n"
+    with path.open("w", encoding="utf-8") as out:
+        out.write("sources:\n")
+        for n in range(40_000):
+            out.write(entry % (n, n))
+    code, _, err = _check(path, capsys)
+    assert code == 2
+    assert f"{path}: the file is larger than" in err
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_an_unreadable_path_is_refused(tmp_path, capsys, kind):
+    path = tmp_path / "sources.yaml"
+    if kind == "directory":
+        path.mkdir()
+    code, _, err = _check(path, capsys)
+    assert code == 2
+    assert f"{path}: cannot read" in err
+
+
+def test_collect_refuses_a_broken_config_before_touching_the_database(tmp_path, capsys):
+    db = tmp_path / "t.db"
+    code = run_cli("collect", "--sources", str(CORPUS / "duplicate-id.yaml"), "--db", str(db), "--quiet")
+    captured = capsys.readouterr()
+    assert code == 2 and "duplicate id" in captured.err and "Traceback" not in captured.err
+    assert not db.exists()
+
+
+def test_every_problem_in_a_file_is_reported_at_once(tmp_path, capsys):
+    path = tmp_path / "many.yaml"
+    path.write_text("sources:\n"
+                    "  - {id: a, type: page, url: 'https://example.org/a', jurisdiction: XX-NOPE}\n"
+                    "  - {id: b, type: page, url: 'ftp://example.org/b', jurisdiction: US}\n"
+                    "  - {id: c, type: page, url: 'https://example.org/c', jurisdiction: US, select: 'p[['}\n",
+                    encoding="utf-8")
+    code, _, err = _check(path, capsys)
+    assert code == 2
+    assert f"{path}:2: " in err and f"{path}:3: " in err and f"{path}:4: " in err

@@ -1,0 +1,241 @@
+"""The `federal-register` source type on the recorded API answers and on kratom answers built in
+their shape from the real document metadata listed in ../shared/fixtures/real/PROVENANCE.md."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from conftest import fixture_bytes, run_cli, write_sources
+from kratom_tracker.config import SourceConfig
+from kratom_tracker.extractors import get
+from kratom_tracker.extractors.federal_register import scheduling_assertions, substances_named
+from kratom_tracker.models import Response
+
+API = "/api/v1/documents.json"
+JSON = "application/json; charset=utf-8"
+DEA = [{"raw_name": "DEPARTMENT OF JUSTICE", "name": "Justice Department", "id": 268, "parent_id": None,
+        "slug": "justice-department"},
+       {"raw_name": "Drug Enforcement Administration", "name": "Drug Enforcement Administration", "id": 123,
+        "parent_id": 268, "slug": "drug-enforcement-administration"}]
+
+# Real metadata (PROVENANCE.md table). Titles as cited there.
+NOI_2016 = ("2016-20803", "Proposed Rule", "2016-08-31", "DEA-442", "Schedules of Controlled Substances: "
+            "Temporary Placement of Mitragynine and 7-Hydroxymitragynine Into Schedule I", None)
+WITHDRAWAL_2016 = ("2016-24659", "Proposed Rule", "2016-10-13", "DEA-442W", "Withdrawal of Notice of Intent to "
+                   "Temporarily Place Mitragynine and 7-Hydroxymitragynine Into Schedule I", None)
+NOI_7OH_2026 = ("2026-13580", "Proposed Rule", "2026-07-06", "DEA-1570", "Schedules of Controlled Substance: "
+                "Temporary Placement of 7-Hydroxymitragynine Above a Specified Threshold in Schedule I", None)
+RFI_7OH_2026 = ("2026-13608", "Notice", "2026-07-06", "HHS-OASH-2026-0232", "Temporary Placement of "
+                "7-Hydroxymitragynine Above a Specified Threshold in Schedule I; Request for Information", None)
+NOI_MGM_2026 = ("2026-13581", "Proposed Rule", "2026-07-06", "DEA-1644", "Schedules of Controlled Substances: "
+                "Temporary Placement of Mitragynine Pseudoindoxyl, MGM-15, and MGM-16 in Schedule I", None)
+ORDER_MGM_2026 = ("2026-17429", "Rule", "2026-08-26", "DEA-1644", "Schedules of Controlled Substances: "
+                  "Temporary Placement of Mitragynine Pseudoindoxyl, MGM-15, and MGM-16 in Schedule I", "2026-08-26")
+# Hypothetical: no 7-OH order existed when the fixtures were recorded. A test-only order for docket
+# DEA-1570, in the shape an order would have, so "proposal then order" can be exercised.
+HYPOTHETICAL_ORDER_7OH = ("2099-00001", "Rule", "2026-12-01", "DEA-1570", "Schedules of Controlled Substances: "
+                          "Temporary Placement of 7-Hydroxymitragynine Above a Specified Threshold in Schedule I",
+                          "2026-12-01")
+
+
+def _doc(meta) -> dict:
+    number, doc_type, published, docket, title, effective_on = meta
+    year, month, day = published.split("-")
+    return {
+        "title": title, "type": doc_type, "abstract": None, "document_number": number,
+        "html_url": f"https://www.federalregister.gov/documents/{year}/{month}/{day}/{number}/x",
+        "pdf_url": f"https://www.govinfo.gov/content/pkg/FR-{published}/pdf/{number}.pdf",
+        "public_inspection_pdf_url": f"https://public-inspection.federalregister.gov/{number}.pdf?1790867710",
+        "publication_date": published, "effective_on": effective_on, "docket_ids": [f"Docket No. {docket}"],
+        "agencies": DEA, "excerpts": None,
+    }
+
+
+def _answer(*metas, next_page: str = "") -> bytes:
+    results = [_doc(m) for m in sorted(metas, key=lambda m: m[2], reverse=True)]
+    answer = {"description": "Documents matching 'kratom OR mitragynine'", "count": len(results), "total_pages": 1,
+              "results": results}
+    if next_page:
+        answer["next_page_url"] = next_page
+    return json.dumps(answer).encode()
+
+
+def _source(**options) -> SourceConfig:
+    return SourceConfig(id="fr", type="federal-register", name="FR", jurisdiction="US", options={"term": "kratom",
+                                                                                               **options})
+
+
+def _extract(body: bytes, **options):
+    return get("federal-register").extract(_source(**options), Response(url="x", status=200, body=body,
+                                                                         headers={"content-type": JSON}))
+
+
+def _yaml(site, extra: str = "") -> str:
+    return f"""sources:
+  - id: fr
+    type: federal-register
+    url: {site.url(API)}
+    term: "kratom OR mitragynine"
+    jurisdiction: US
+{extra}"""
+
+
+def _collect(sources, db) -> int:
+    return run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet")
+
+
+def _events(db) -> list[dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY id")]
+    for row in rows:
+        row["data"] = json.loads(row["data"])
+    return rows
+
+
+# -- recorded answers ---------------------------------------------------------------------------------------
+
+
+def test_recorded_newest_answer_gives_one_item_per_document_and_no_assertions():
+    extraction = _extract(fixture_bytes("federalregister_api_documents_newest20_2026-10-02.json"))
+    assert extraction.outcome is None
+    assert len(extraction.items) == 20 and len({i.key for i in extraction.items}) == 20
+    assert extraction.assertions == []
+    turkiye = [i for i in extraction.items if "Türkiye" in i.title]
+    assert turkiye, "the non-ASCII title survives"
+    assert all("[uuml]" not in i.summary for i in extraction.items)  # FR entity decoded
+    types = {i.data["type"] for i in extraction.items}
+    assert {"Rule", "Proposed Rule", "Notice"} <= types
+    assert all(i.data["jurisdiction"] == "US" and i.url.startswith("https://www.federalregister.gov/")
+               for i in extraction.items)
+
+
+def test_recorded_answers_with_a_title_match_keep_nothing_unrelated():
+    for name in ("federalregister_api_documents_newest20_2026-10-02.json",
+                 "federalregister_api_documents_executive_orders_2026-10-02.json"):
+        extraction = _extract(fixture_bytes(name), match="(?i)kratom|mitragyn")
+        assert extraction.outcome is None and extraction.items == []
+
+
+def test_volatile_parts_of_the_answer_never_change_the_snapshot():
+    raw = json.loads(fixture_bytes("federalregister_api_documents_newest20_2026-10-02.json"))
+    first = _extract(json.dumps(raw).encode()).canonical()
+    raw["count"], raw["next_page_url"] = 9999, raw["next_page_url"] + "&_=123"
+    for doc in raw["results"]:
+        doc["public_inspection_pdf_url"] = (doc["public_inspection_pdf_url"] or "").split("?")[0] + "?42"
+        doc["excerpts"] = "…highlight…"
+    assert _extract(json.dumps(raw).encode()).canonical() == first
+
+
+def test_an_empty_answer_has_no_results_key_and_is_valid():
+    extraction = _extract(b'{"description":"Documents matching \'qqzzxxnonexistentterm\'","count":0}')
+    assert extraction.outcome is None and extraction.items == [] and extraction.assertions == []
+    public_inspection = _extract(b'{"count":0,"results":[]}')
+    assert public_inspection.outcome is None and public_inspection.items == []
+
+
+@pytest.mark.parametrize("body", [b"<html>blocked</html>", b"[]", b'{"errors": ["bad"]}', b'{"results": "x"}'])
+def test_answers_that_are_not_searches_are_parse_errors(body):
+    assert _extract(body).outcome == "parse-error"
+
+
+# -- reading scheduling documents -------------------------------------------------------------------------
+
+
+def test_substances_named_reads_titles_precisely():
+    assert substances_named(NOI_2016[4]) == ("leaf", "7-OH")
+    assert substances_named(NOI_7OH_2026[4]) == ("7-OH",)
+    assert substances_named(ORDER_MGM_2026[4]) == ()  # pseudoindoxyl, MGM-15/16: neither leaf nor 7-OH
+
+
+def _items(*metas):
+    return _extract(_answer(*metas)).items
+
+
+def test_the_2026_mgm_order_is_not_a_leaf_or_7oh_ban():
+    assert scheduling_assertions(_items(NOI_MGM_2026, ORDER_MGM_2026, RFI_7OH_2026)) == []
+
+
+def test_the_2016_withdrawal_retracts_the_2016_notice():
+    pending = scheduling_assertions(_items(NOI_2016))
+    assert {(a.substance, a.status, a.effective_date) for a in pending} == {("leaf", "pending", "2016-08-31"),
+                                                                            ("7-OH", "pending", "2016-08-31")}
+    assert scheduling_assertions(_items(NOI_2016, WITHDRAWAL_2016)) == []
+
+
+def test_a_notice_of_intent_then_an_order_reads_pending_then_banned():
+    (proposal,) = scheduling_assertions(_items(NOI_7OH_2026, RFI_7OH_2026))
+    assert (proposal.jurisdiction, proposal.substance, proposal.status) == ("US", "7-OH", "pending")
+    assert "threshold" in proposal.detail and proposal.evidence_kind == "primary"
+    (order,) = scheduling_assertions(_items(NOI_7OH_2026, RFI_7OH_2026, HYPOTHETICAL_ORDER_7OH))
+    assert (order.substance, order.status, order.effective_date) == ("7-OH", "banned", "2026-12-01")
+
+
+# -- through collect -----------------------------------------------------------------------------------------
+
+
+def test_collect_builds_the_search_url_and_writes_one_notice_per_new_document(site, tmp_path):
+    sources = write_sources(tmp_path, _yaml(site))
+    db = tmp_path / "t.db"
+    site.set(API, _answer(NOI_2016), content_type=JSON)
+    assert _collect(sources, db) == 0
+    assert _events(db) == []  # the first answer is the starting point
+    query = parse_qs(urlsplit(next(p for p, _ in site.requests if p.startswith(API))).query)
+    assert query["conditions[term]"] == ["kratom OR mitragynine"]
+    assert query["order"] == ["newest"] and query["per_page"] == ["100"]
+    assert "effective_on" in query["fields[]"] and "docket_ids" in query["fields[]"]
+    site.set(API, _answer(NOI_2016, WITHDRAWAL_2016, next_page="https://x/?page=2&_=1"), content_type=JSON)
+    assert _collect(sources, db) == 0
+    events = _events(db)
+    notices = [e for e in events if e["kind"] == "notice"]
+    assert [(e["data"]["change"], e["data"]["item_key"]) for e in notices] == [("new", "2016-24659")]
+    assert notices[0]["jurisdiction"] == "US" and notices[0]["data"]["docket_ids"] == ["DEA-442W"]
+    statuses = sorted((e["jurisdiction"], e["data"]["substance"], e["data"]["old_status"], e["data"]["new_status"])
+                      for e in events if e["kind"] == "status")
+    assert statuses == [("US", "7-OH", "pending", "withdrawn"), ("US", "leaf", "pending", "withdrawn")]
+    site.set(API, _answer(NOI_2016, WITHDRAWAL_2016, next_page="https://x/?page=2&_=2"), content_type=JSON)
+    assert _collect(sources, db) == 0
+    assert len(_events(db)) == len(events)  # only next_page_url changed: nothing new
+
+
+def test_collect_proposal_then_order_gives_pending_then_banned_in_status(site, tmp_path, capsys):
+    sources = write_sources(tmp_path, _yaml(site, "    match: '(?i)kratom|mitragyn'\n"))
+    db = tmp_path / "t.db"
+    site.set(API, _answer(NOI_MGM_2026, RFI_7OH_2026), content_type=JSON)
+    assert _collect(sources, db) == 0
+    site.set(API, _answer(NOI_MGM_2026, RFI_7OH_2026, NOI_7OH_2026, ORDER_MGM_2026), content_type=JSON)
+    assert _collect(sources, db) == 0
+    capsys.readouterr()
+    assert run_cli("status", "US", "--json", "--as-of", "2026-11-01", "--db", str(db)) == 0
+    assert json.loads(capsys.readouterr().out)["applicable"]["7-OH"]["status"] == "pending"
+    site.set(API, _answer(NOI_MGM_2026, RFI_7OH_2026, NOI_7OH_2026, ORDER_MGM_2026, HYPOTHETICAL_ORDER_7OH),
+             content_type=JSON)
+    assert _collect(sources, db) == 0
+    capsys.readouterr()
+    status_events = [e for e in _events(db) if e["kind"] == "status"]
+    assert [(e["data"]["old_status"], e["data"]["new_status"]) for e in status_events] == \
+        [("none", "pending"), ("pending", "banned")]
+    assert all(e["data"]["substance"] == "7-OH" for e in status_events)
+    assert run_cli("status", "US", "--json", "--as-of", "2026-12-01", "--db", str(db)) == 0
+    answer = json.loads(capsys.readouterr().out)["applicable"]
+    assert answer["7-OH"]["status"] == "banned" and answer["7-OH"]["effective_date"] == "2026-12-01"
+    assert answer["leaf"]["status"] == "unknown"  # the MGM-15/16 order bans neither leaf nor 7-OH
+
+
+def test_public_inspection_endpoint_url(site, tmp_path):
+    path = "/api/v1/public-inspection-documents.json"
+    sources = write_sources(tmp_path, _yaml(site).replace(API, path))
+    site.set(path, b'{"count":0,"results":[]}', content_type=JSON)
+    assert _collect(sources, tmp_path / "t.db") == 0
+    query = parse_qs(urlsplit(next(p for p, _ in site.requests if p.startswith(path))).query)
+    assert query["conditions[term]"] == ["kratom OR mitragynine"] and "fields[]" not in query
+
+
+def test_a_source_without_term_is_refused(tmp_path, capsys):
+    sources = write_sources(tmp_path, "sources:\n  - id: fr\n    type: federal-register\n    jurisdiction: US\n")
+    assert run_cli("sources", "check", "--sources", str(sources)) == 2
+    assert "term" in capsys.readouterr().err

@@ -1,0 +1,152 @@
+"""Schema migrations: a database written by an older schema opens and upgrades without loss; one written
+by a newer kratom-tracker is refused with a clear message (and the command line says so, no traceback)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from conftest import run_cli
+from kratom_tracker import store as store_module
+from kratom_tracker.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+
+# One row per table as schema 1 knew it; every later schema must keep these values.
+V1_ROWS = {
+    "sources": {"id": "fda", "type": "page", "name": "FDA", "url": "https://www.fda.gov/x", "jurisdiction": "US",
+                "etag": '"abc"', "body_hash": "b" * 64, "snapshot_id": 2, "snapshot_hash": "s" * 64,
+                "last_fetch_at": "2026-01-02T00:00:00Z", "last_outcome": "changed", "consecutive_failures": 0},
+    "snapshots": [
+        {"id": 1, "source_id": "fda", "hash": "h1", "content": '{"lines":["one"]}',
+         "created_at": "2026-01-01T00:00:00Z", "reason": "initial"},
+        {"id": 2, "source_id": "fda", "hash": "h2", "content": '{"lines":["two"]}',
+         "created_at": "2026-01-02T00:00:00Z", "reason": "change"},
+    ],
+    "events": {"id": 1, "kind": "content", "source_id": "fda", "jurisdiction": "US",
+               "detected_at": "2026-01-02T00:00:00Z", "title": "FDA: page changed", "summary": "two",
+               "diff": "-one\n+two", "url": "https://www.fda.gov/x", "data": '{"added": 1}', "snapshot_id": 2},
+    "fetches": {"id": 1, "source_id": "fda", "started_at": "2026-01-02T00:00:00Z", "duration_ms": 12,
+                "outcome": "changed", "http_status": 200, "bytes": 100, "events": 1},
+    "assertions": {"id": 1, "source_id": "fda", "jurisdiction": "US-FL", "substance": "7-OH", "status": "banned",
+                   "effective_date": "2025-08-14", "evidence_url": "https://www.flrules.org/x",
+                   "quote": "emergency rule", "observed_at": "2026-01-02T00:00:00Z", "snapshot_id": 2},
+    "outbox": {"id": 1, "target": "json://127.0.0.1:9/hook", "event_id": 1, "kind": "content", "title": "t",
+               "body": "b", "created_at": "2026-01-02T00:00:00Z"},
+}
+
+
+def _write_version_1(path: Path) -> None:
+    """A database exactly as a kratom-tracker with schema 1 left it: migration 1 only, with data."""
+    db = sqlite_utils.Database(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    MIGRATIONS[1](db)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('instance_id', 'old-instance')")
+    for table, rows in V1_ROWS.items():
+        db[table].insert_all(rows if isinstance(rows, list) else [rows])
+    db.conn.commit()
+    db.close()
+
+
+def _rows(path: Path, table: str, columns: list[str]) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
+
+
+def test_migrations_form_an_unbroken_chain():
+    assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_a_version_1_database_upgrades_without_loss(tmp_path):
+    path = tmp_path / "old.db"
+    _write_version_1(path)
+    before = {table: _rows(path, table, list((rows if isinstance(rows, list) else [rows])[0]))
+              for table, rows in V1_ROWS.items()}
+    with Store(path) as store:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
+        assert store.meta("instance_id") == "old-instance"  # the feed identity survives the upgrade
+        assert [e["title"] for e in store.events()] == ["FDA: page changed"]
+        assert store.current_assertions(["US-FL"])[0]["status"] == "banned"
+        assert store.source_states()["fda"].snapshot_id == 2
+    for table, rows in V1_ROWS.items():
+        columns = list((rows if isinstance(rows, list) else [rows])[0])
+        assert _rows(path, table, columns) == before[table], table
+    with Store(path) as store:  # opening again is a no-op
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
+    with Store(path, readonly=True) as reader:
+        assert len(reader.events()) == 1
+
+
+def test_an_upgraded_database_keeps_working(tmp_path, site):
+    from conftest import html_page, write_sources
+
+    path = tmp_path / "old.db"
+    _write_version_1(path)
+    site.set("/p", html_page("<p>one</p>"))
+    sources = write_sources(tmp_path, f"sources:\n  - {{id: fresh, type: page, url: '{site.url('/p')}', "
+                                      "jurisdiction: US, select: main}\n")
+    assert run_cli("collect", "--sources", str(sources), "--db", str(path), "--quiet") == 0
+    site.set("/p", html_page("<p>two</p>"))
+    assert run_cli("collect", "--sources", str(sources), "--db", str(path), "--quiet") == 0
+    with Store(path, readonly=True) as store:
+        assert [e["source_id"] for e in store.events()] == ["fresh", "fda"]
+
+
+def test_an_empty_file_is_set_up_from_scratch(tmp_path):
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    with Store(path) as store:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
+        assert store.events() == []
+
+
+def _write_newer(path: Path) -> None:
+    with Store(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_database_from_a_newer_version_is_refused(tmp_path, readonly):
+    path = tmp_path / "new.db"
+    _write_newer(path)
+    with pytest.raises(StoreError, match=r"newer kratom-tracker.*Upgrade kratom-tracker"):
+        Store(path, readonly=readonly)
+    with sqlite3.connect(path) as conn:  # and left as it was
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(
+            SCHEMA_VERSION + 1)
+
+
+@pytest.mark.parametrize("command", [["collect"], ["changes", "--json"], ["sources", "list"]])
+def test_the_command_line_refuses_a_newer_database_without_a_traceback(tmp_path, capsys, site, command):
+    from conftest import html_page, write_sources
+
+    path = tmp_path / "new.db"
+    _write_newer(path)
+    site.set("/p", html_page("<p>one</p>"))
+    sources = write_sources(tmp_path, f"sources:\n  - {{id: s, type: page, url: '{site.url('/p')}', "
+                                      "jurisdiction: US}\n")
+    args = [*command, "--db", str(path)]
+    if command[0] in ("collect", "sources"):
+        args += ["--sources", str(sources)]
+    code = run_cli(*args)
+    captured = capsys.readouterr()
+    assert code != 0
+    assert "newer kratom-tracker" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite at all " * 100)
+    code = run_cli("changes", "--db", str(path))
+    captured = capsys.readouterr()
+    assert code != 0
+    assert "Traceback" not in captured.err
+    assert str(path) in captured.err
+
+
+def test_schema_version_constant_matches_the_module():
+    assert store_module.SCHEMA_VERSION == SCHEMA_VERSION

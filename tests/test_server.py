@@ -1,0 +1,201 @@
+"""The HTTP server: the API answers match their own OpenAPI description, /api/status is the `status
+--json` contract, /api/changes pages with a cursor, bad parameters answer 4xx JSON, /feeds/ serves the
+same bytes as `publish`, and the dashboard carries no live markup from hostile pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
+
+from conftest import run_cli
+from kratom_tracker.config import load
+from kratom_tracker.server import ServerSettings, create_app
+from test_publish import HOSTILE_MARKERS, all_events, assert_no_live_markup, build_event_db
+
+
+@pytest.fixture
+def data(site, tmp_path):
+    return build_event_db(site, tmp_path)
+
+
+@pytest.fixture
+def client(data):
+    settings = ServerSettings(db=data.db, feeds_dir=data.tmp / "served-feeds", config=load(data.sources))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def status_available() -> bool:
+    try:
+        from kratom_tracker import status  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_status = pytest.mark.skipif(not status_available(), reason="kratom_tracker.status (status issue) not present")
+
+
+class OpenApi:
+    """Validates answers against the response schemas of the server's own /openapi.json."""
+
+    def __init__(self, spec: dict):
+        validate(spec)  # the description itself is valid OpenAPI
+        self.spec = spec
+
+    def check(self, path_template: str, response) -> None:
+        operation = self.spec["paths"][path_template]["get"]
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented, f"{path_template} answered {response.status_code}, which is not documented"
+        assert response.headers["content-type"].startswith("application/json")
+        schema = dict(documented["content"]["application/json"]["schema"])
+        schema["components"] = self.spec["components"]
+        jsonschema.Draft202012Validator(schema).validate(response.json())
+
+
+@pytest.fixture
+def openapi(client) -> OpenApi:
+    answer = client.get("/openapi.json")
+    assert answer.status_code == 200
+    return OpenApi(answer.json())
+
+
+def test_openapi_describes_every_api_route(openapi):
+    assert {"/api/status/{region}", "/api/changes", "/api/sources"} <= set(openapi.spec["paths"])
+
+
+def test_changes_pages_with_a_cursor_and_match_the_store(client, openapi, data):
+    expected = all_events(data.db)
+    seen, cursor, pages = [], None, 0
+    while True:
+        answer = client.get("/api/changes", params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        openapi.check("/api/changes", answer)
+        body = answer.json()
+        seen += body["changes"]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected and pages == (len(expected) + 1) // 2
+
+
+def test_changes_filters_match_the_cli(client, openapi, data, capsys):
+    answer = client.get("/api/changes", params={"region": "US-FL", "kind": "status"})
+    openapi.check("/api/changes", answer)
+    changes = answer.json()["changes"]
+    assert {c["jurisdiction"] for c in changes} == {"US-FL", "US-FL/sarasota-county"}
+    assert {c["kind"] for c in changes} == {"status"}
+    run_cli("changes", "--db", str(data.db), "--region", "US-FL", "--kind", "status", "--json")
+    assert json.loads(capsys.readouterr().out) == changes
+    assert client.get("/api/changes", params={"since": "2999-01-01"}).json()["changes"] == []
+
+
+@pytest.mark.parametrize(("params", "status"), [
+    ({"limit": 0}, 422), ({"limit": "many"}, 422), ({"limit": 100000}, 422), ({"kind": "gossip"}, 422),
+    ({"cursor": "abc"}, 400), ({"cursor": "-3"}, 400), ({"since": "last tuesday"}, 400),
+    ({"region": "Atlantis"}, 404), ({"region": "<script>alert(1)</script>"}, 404),
+])
+def test_bad_parameters_answer_4xx_json(client, openapi, params, status):
+    answer = client.get("/api/changes", params=params)
+    assert answer.status_code == status
+    openapi.check("/api/changes", answer)
+    assert answer.json()["error"]
+    assert "Traceback" not in answer.text
+
+
+def test_unknown_paths_and_feeds_answer_json_404(client):
+    for path in ("/api/nothing", "/feeds/../tracker.db", "/feeds/region/..%2F..%2Ftracker.db", "/feeds/x.html",
+                 "/feeds/region/US-CA.atom"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.json()["error"]
+
+
+def test_sources_health(client, openapi):
+    answer = client.get("/api/sources")
+    openapi.check("/api/sources", answer)
+    rows = {row["id"]: row for row in answer.json()}
+    assert set(rows) == {"cited-baseline", "sarasota-page", "tx-feed"}
+    assert rows["tx-feed"]["last_outcome"] == "changed" and rows["tx-feed"]["consecutive_failures"] == 0
+    assert rows["sarasota-page"]["last_change_at"]
+
+
+def test_sources_health_shows_a_failing_selector(data, site, client):
+    site.set("/sarasota", "<html><body><p>redesigned, no main</p></body></html>")
+    run_cli("collect", "--sources", str(data.sources), "--db", str(data.db), "--quiet", "--only", "sarasota-page")
+    row = next(r for r in client.get("/api/sources").json() if r["id"] == "sarasota-page")
+    assert row["last_outcome"] == "selector-missing" and row["consecutive_failures"] == 1
+
+
+@needs_status
+def test_status_is_the_status_json_contract(client, openapi, data, capsys):
+    for region in ("US-FL", "Florida", "US-FL/sarasota-county", "US-TX"):
+        answer = client.get(f"/api/status/{region}")
+        openapi.check("/api/status/{region}", answer)
+        run_cli("status", region, "--db", str(data.db), "--json")
+        assert answer.json() == json.loads(capsys.readouterr().out), region
+    answer = client.get("/api/status/US-FL", params={"as_of": "2020-06-01"})
+    run_cli("status", "US-FL", "--db", str(data.db), "--json", "--as-of", "2020-06-01")
+    assert answer.json() == json.loads(capsys.readouterr().out)
+    for bad, code in (("/api/status/Atlantis", 404), ("/api/status/US-FL?as_of=yesterday", 400)):
+        answer = client.get(bad)
+        assert answer.status_code == code
+        openapi.check("/api/status/{region}", answer)
+
+
+def test_feeds_are_the_same_bytes_as_publish(client, data):
+    out = data.tmp / "published"
+    assert run_cli("publish", "--db", str(data.db), "--out", str(out), "--sources", str(data.sources)) == 0
+    for name in ("all.atom", "all.rss", "all.json", "region/US-FL.atom", "region/US-FL_sarasota-county.rss"):
+        answer = client.get(f"/feeds/{name}")
+        assert answer.status_code == 200, name
+        assert answer.content == (out / name).read_bytes(), name
+    assert client.get("/feeds/all.atom").headers["content-type"].startswith("application/atom+xml")
+    assert client.get("/feeds/all.json").headers["content-type"].startswith("application/feed+json")
+
+
+def test_feeds_follow_new_events(client, data, site):
+    before = client.get("/feeds/all.atom").content
+    data.baseline.write_text(data.baseline.read_text().replace("US-TX,leaf,regulated", "US-TX,leaf,banned"))
+    run_cli("collect", "--sources", str(data.sources), "--db", str(data.db), "--quiet")
+    after = client.get("/feeds/all.atom").content
+    assert after != before and b"US-TX leaf: regulated \xe2\x86\x92 banned" in after
+
+
+def test_api_answers_are_json_data_never_html(client):
+    answer = client.get("/api/changes")
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert any(m in answer.text for m in HOSTILE_MARKERS)  # stored as data, served as JSON text
+
+
+def test_dashboard_has_no_live_markup_from_hostile_pages(client):
+    for params in ({}, {"q": "US-FL/sarasota-county"}, {"q": "</textarea><script>alert(1)</script>"}):
+        page = client.get("/", params=params)
+        assert page.headers["content-type"].startswith("text/html")
+        assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none' covers scripts
+        assert_no_live_markup(page.text, allow_document=True)
+        assert "<script" not in page.text.lower() and "</textarea" not in page.text.lower()
+    page = client.get("/", params={"q": "US-FL/sarasota-county"})
+    assert all(m.replace('"', "&#34;") in page.text or m in page.text for m in HOSTILE_MARKERS[:1])
+    assert 'class="kt-diff"' in page.text and "<ins" in page.text
+
+
+def test_dashboard_without_database(tmp_path):
+    settings = ServerSettings(db=tmp_path / "none.db", feeds_dir=tmp_path / "feeds")
+    with TestClient(create_app(settings)) as test_client:
+        page = test_client.get("/")
+        assert page.status_code == 200 and "No database yet" in page.text
+        answer = test_client.get("/api/changes")
+        assert answer.status_code == 503 and "no database" in answer.json()["error"]
+
+
+def test_serve_refuses_a_bad_port(tmp_path, capsys):
+    assert run_cli("serve", "--port", "0", "--db", str(tmp_path / "x.db"),
+                   "--sources", str(Path(tmp_path / "none.yaml"))) == 2
+    assert "port" in capsys.readouterr().err
