@@ -379,8 +379,9 @@ def main() -> int:
 
         results.queries = querybench.run(OUT / "query", args.events)
         _save(results, args.results)
-    print("\n## Side by side (politeness off), medians\n")
-    print(table(results.runs))
+    if results.runs:
+        print("\n## Side by side (politeness off), medians\n")
+        print(table(results.runs))
     if results.defaults_runs:
         print("\n## kratom-tracker with its politeness defaults (1 host: per_host_delay 1s, concurrency 2, "
               "robots.txt)\n")

@@ -44,6 +44,7 @@ class ChangingSite:
         self.served = [-1] * count
         self.changes = [0] * count
         self.requests = 0
+        self.aborted = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -73,6 +74,12 @@ class ChangingSite:
             def log_message(self, *args) -> None:
                 pass
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    site.aborted += 1  # the client gave up (its timeout); the revision was not seen
+
             def do_GET(self) -> None:  # noqa: N802
                 if self.path == "/robots.txt":
                     self._send(200, b"User-agent: *\nAllow: /\n", {})
@@ -85,13 +92,14 @@ class ChangingSite:
                 with site.lock:
                     site.requests += 1
                     revision = site.revision[index]
-                    site.served[index] = revision
                 body = render(index, revision=revision).encode()
                 etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
                 if self.headers.get("If-None-Match") == etag:
                     self._send(304, b"", {"ETag": etag})
                 else:
                     self._send(200, body, {"ETag": etag, "Content-Type": "text/html; charset=utf-8"})
+                with site.lock:  # only a revision the client really received counts as seen
+                    site.served[index] = max(site.served[index], revision)
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
@@ -118,9 +126,11 @@ def write_sources(path: Path, site: ChangingSite, count: int, interval: str, pub
 
 
 def rss_kib(pid: int) -> int | None:
+    """Anonymous resident memory (the heap: what a leak would grow); file-backed pages such as shared
+    libraries come and go with the page cache and would blur the picture."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith("RssAnon:"):
                 return int(line.split()[1])
     except OSError:
         return None
@@ -220,7 +230,7 @@ def main() -> int:
     after_warmup = [k for t, k in samples if k and t >= 120]
     result = {
         "minutes": args.minutes, "sources": args.sources, "interval": args.interval, "exit_code": code,
-        "http_requests": site.requests, **events, **feed,
+        "http_requests": site.requests, "responses_aborted_by_client": site.aborted, **events, **feed,
         "rss_kib_first": kib[0] if kib else None, "rss_kib_at_2min": after_warmup[0] if after_warmup else None,
         "rss_kib_max_after_2min": max(after_warmup) if after_warmup else None,
         "rss_kib_last": kib[-1] if kib else None,
@@ -231,11 +241,11 @@ def main() -> int:
     print(f"changes made {result['changes_made']}, events {result['events']}; "
           f"lost in {len(result['sources_with_lost_changes'])} sources, "
           f"doubled in {len(result['sources_with_doubled_events'])} sources")
-    print(f"http requests {site.requests}; fetch outcomes kept {result['fetch_outcomes_kept']}")
+    print(f"http requests {site.requests} ({site.aborted} abandoned by the client); fetch outcomes kept {result['fetch_outcomes_kept']}")
     print(f"feeds: all.json items {result['all_json_items']}, events missing from it {result['missing_from_feed']}, "
           f"region feeds {result.get('region_atom_feeds')}")
-    print("RSS (KiB) by elapsed seconds: " + ", ".join(f"{t}s={k}" for t, k in samples[::3]))
-    print(f"RSS at 2 min {result['rss_kib_at_2min']}, max after 2 min {result['rss_kib_max_after_2min']}, "
+    print("RssAnon (KiB) by elapsed seconds: " + ", ".join(f"{t}s={k}" for t, k in samples[::3]))
+    print(f"RssAnon at 2 min {result['rss_kib_at_2min']}, max after 2 min {result['rss_kib_max_after_2min']}, "
           f"last {result['rss_kib_last']}")
     ok = (code == 0 and not result["sources_with_lost_changes"] and not result["sources_with_doubled_events"]
           and result["missing_from_feed"] == 0 and result["events"] == result["changes_made"])

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Every test validates sources.yaml for real: no cache of validated configurations.
+os.environ["KRATOM_TRACKER_CACHE"] = ""
 FIXTURES = Path(os.environ.get("KRATOM_TRACKER_FIXTURES", REPO.parent / "shared" / "fixtures" / "real"))
 
 

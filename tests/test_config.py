@@ -112,3 +112,19 @@ def test_non_utf8_and_alias_bomb_are_refused(tmp_path):
         f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8))
     with pytest.raises(ConfigError, match="alias bomb"):
         loads(bomb)
+
+
+def test_validated_configurations_are_cached_by_their_bytes(tmp_path, monkeypatch):
+    from kratom_tracker import config as config_module
+
+    monkeypatch.setenv("KRATOM_TRACKER_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD)
+    fresh = config_module.load(path)
+    assert len(list((tmp_path / "cache").glob("config-*.json"))) == 1
+    cached = config_module.load(path)
+    assert cached == fresh  # same values, including tuples and options
+    path.write_text(GOOD.replace("jurisdiction: CA", "jurisdiction: ZZ"))
+    with pytest.raises(ConfigError):  # new bytes: validated again, and refused
+        config_module.load(path)
+    assert len(list((tmp_path / "cache").glob("config-*.json"))) == 1  # a refused file is never cached

@@ -89,6 +89,8 @@ def browser():
 
 def test_search_florida_shows_status_and_a_change(server, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC  # noqa: N812
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server + "/")
     assert "kratom-tracker" in browser.title
@@ -102,6 +104,8 @@ def test_search_florida_shows_status_and_a_change(server, browser):
     box.clear()
     box.send_keys("Florida")
     browser.find_element(By.ID, "search").click()
+    # the click starts a navigation; wait for the answer page instead of racing it
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#status h2")))
 
     heading = browser.find_element(By.CSS_SELECTOR, "#status h2").text
     assert "Florida" in heading and "US-FL" in heading

@@ -239,3 +239,19 @@ def test_a_source_without_term_is_refused(tmp_path, capsys):
     sources = write_sources(tmp_path, "sources:\n  - id: fr\n    type: federal-register\n    jurisdiction: US\n")
     assert run_cli("sources", "check", "--sources", str(sources)) == 2
     assert "term" in capsys.readouterr().err
+
+
+def test_public_inspection_documents_leave_without_a_withdrawal(site, tmp_path):
+    path = "/api/v1/public-inspection-documents.json"
+    sources = write_sources(tmp_path, _yaml(site).replace(API, path))
+    db = tmp_path / "t.db"
+    site.set(path, b'{"count":0,"results":[]}', content_type=JSON)
+    assert _collect(sources, db) == 0
+    filed = ("2026-20943", "Proposed Rule", "2026-10-14", "DEA-1570", NOI_7OH_2026[4], None)
+    site.set(path, json.dumps({"count": 1, "results": [_doc(filed)]}).encode(), content_type=JSON)
+    assert _collect(sources, db) == 0
+    site.set(path, b'{"count":0,"results":[]}', content_type=JSON)  # published: it left the list
+    assert _collect(sources, db) == 0
+    events = _events(db)
+    assert [(e["kind"], e["data"]["change"], e["data"]["item_key"]) for e in events] == \
+        [("notice", "new", "2026-20943")]  # no withdrawal, and no status from an unpublished filing

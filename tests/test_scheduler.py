@@ -245,6 +245,16 @@ def test_reload_adds_and_removes_jobs_and_refuses_a_bad_file(site, tmp_path):
         assert fetches_of(site, "/a") <= a_runs + 1  # removed (one run may have been in flight)
 
 
+def test_reload_with_a_shorter_interval_retimes_the_source(site, tmp_path):
+    site.set("/a", html_page("<p>a</p>"))
+    sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "1h")], NO_JITTER))
+    with running(tmp_path, sources) as daemon:
+        wait_until(lambda: fetches_of(site, "/a") == 1, what="the first run")
+        write_sources(tmp_path, page_sources(site, [("a", "/a", "0.3s")], NO_JITTER))
+        assert scheduler.try_reload(daemon, sources) is True
+        wait_until(lambda: fetches_of(site, "/a") >= 4, what="runs on the new interval")
+
+
 # -- the process: lock, signals ----------------------------------------------------------------------
 
 

@@ -195,3 +195,10 @@ def test_editing_a_baseline_row_gives_a_status_event_and_changes_accepts_names(t
     assert doc["applicable"]["leaf"]["status"] == "regulated"
     assert run_cli("changes", "--region", "Tennessee", "--json", "--db", str(db)) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_a_pending_proposal_does_not_contradict_the_law_in_force():
+    rows = [_a("US", "7-OH", "legal", "2016-10-13", verified="2016-10-17"), _a("US", "7-OH", "pending", source="s2")]
+    answer = applicable(rows, "US", DAY)["7-OH"]
+    assert answer["status"] == "pending" and answer["disputed"] is False
+    assert [e["status"] for e in answer["evidence"]] == ["pending", "legal"]

@@ -131,7 +131,14 @@ def load(path: str | Path) -> Config:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     if raw is None:
         raise ConfigError([f"{path}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB; refused"])
-    return loads(raw, path)
+    from . import config_cache
+
+    cached = config_cache.lookup(path, raw)
+    if cached is not None:
+        return cached
+    config = loads(raw, path)
+    config_cache.remember(path, raw, config)
+    return config
 
 
 def loads(raw: bytes | str, path: str | Path = "sources.yaml") -> Config:

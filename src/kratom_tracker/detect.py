@@ -59,7 +59,8 @@ def notice_events(source: SourceConfig, old: list[Item], new: list[Item]) -> lis
             events.append(_notice(source, "changed", item, before))
     aged_out = _aged_out(old, new_by_key)
     for item in old:
-        if item.key not in new_by_key and item.key not in aged_out:
+        # `_leaves_quietly`: an extractor's mark for lists that items leave normally (FR public inspection)
+        if item.key not in new_by_key and item.key not in aged_out and not item.data.get("_leaves_quietly"):
             events.append(_notice(source, "withdrawn", item, None))
     return events
 

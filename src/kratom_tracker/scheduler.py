@@ -240,27 +240,25 @@ class Daemon:
         new = {s.id: s for s in self._enabled(new_config)}
         if (new_config.politeness, new_config.user_agent, new_config.fetch) != (
                 old_config.politeness, old_config.user_agent, old_config.fetch):
-            # Running jobs keep the fetcher they hold; new runs use the new limits.
+            # Runs in flight keep the fetcher they hold; new runs use the new limits (the per-host gates
+            # start afresh, so for the length of one fetch both sets of limits apply).
             self.fetcher = Fetcher.from_config(new_config)
         self.config = new_config
         for source_id in old.keys() - new.keys():
             self.scheduler.remove_job(source_id)
         added = [new[i] for i in new.keys() - old.keys()]
-        if added:
+        # A new interval (or jitter) restarts the source's timing from its last fetch, as after a restart.
+        retimed = [new[i] for i in new.keys() & old.keys()
+                   if (old[i].interval, jitter_seconds(old[i], old_config)) != (new[i].interval,
+                                                                                jitter_seconds(new[i], new_config))]
+        if added or retimed:
             with self._store_lock:
                 states = self.store.source_states()
-            planned = first_run_times(added, states, datetime.now(UTC))
-            for source in added:
-                self._add_job(source, planned[source.id])
-        for source_id in new.keys() & old.keys():
-            before, after = old[source_id], new[source_id]
-            if (before.interval, jitter_seconds(before, old_config)) != (after.interval,
-                                                                         jitter_seconds(after, new_config)):
-                job = self.scheduler.get_job(source_id)
-                start = job.next_run_time if job and job.next_run_time else datetime.now(UTC)
-                self.scheduler.reschedule_job(source_id, trigger=self._trigger(after, start))
-        log.info("configuration reloaded: %d sources (%d added, %d removed)", len(new), len(added),
-                 len(old.keys() - new.keys()))
+            planned = first_run_times(added + retimed, states, datetime.now(UTC))
+            for source in added + retimed:
+                self._add_job(source, planned[source.id])  # replaces the job of a retimed source
+        log.info("configuration reloaded: %d sources (%d added, %d removed, %d retimed)", len(new), len(added),
+                 len(old.keys() - new.keys()), len(retimed))
 
     def _trigger(self, source: SourceConfig, start: datetime) -> SteadyIntervalTrigger:
         return SteadyIntervalTrigger(seconds=source.interval, start_date=start,
@@ -448,6 +446,9 @@ def schedule_command(args: argparse.Namespace) -> int:
         lock = acquire_lock(db)
     except LockTaken as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_NOTHING_RAN
+    except OSError as exc:
+        print(f"error: cannot create the lock file next to {db}: {exc.strerror or exc}", file=sys.stderr, flush=True)
         return EXIT_NOTHING_RAN
     _setup_logging()
     requests = {"stop": False, "reload": False}

@@ -14,8 +14,10 @@ Rules, in the order they are applied for one substance on one day:
 - Superseded: an assertion stops applying once another assertion for the same place and substance
   takes effect later, unless the earlier one was verified (or observed) on or after that date:
   a claim checked before the change is outdated, a claim re-checked after it is a disagreement.
-- Disputed: when the assertions still standing for one place disagree, the place is disputed; its
-  status is the most restrictive of them and every side's citation is kept.
+- Disputed: when the assertions still standing for one place disagree about the law in force
+  (`legal`, `regulated`, `banned`), the place is disputed; its status is the most restrictive of
+  them and every side's citation is kept. `pending` (a proposal) and `unknown` contradict nothing:
+  "legal, and a ban is proposed" is one consistent picture, not a dispute.
 - The chain: the most restrictive link wins. Order (least to most): unknown < legal < pending <
   regulated < banned. `pending` (a bill or proposed rule) ranks above `legal` because it tells a
   reader that a restriction may come, and below `regulated` because a proposal binds nobody yet
@@ -38,6 +40,7 @@ from .regions import Region
 
 SUBSTANCES_ANSWERED = ("leaf", "7-OH")
 RESTRICTIVENESS = {"unknown": 0, "legal": 1, "pending": 2, "regulated": 3, "banned": 4}
+IN_FORCE = frozenset({"legal", "regulated", "banned"})  # statuses that describe the law in force
 ASSERTION_FIELDS = ("jurisdiction", "substance", "status", "detail", "effective_date", "source_id",
                     "evidence_url", "quote", "observed_at")
 
@@ -98,7 +101,7 @@ def _link(assertions: list[Row], jurisdiction: str, substance: str, day: str) ->
         "status": status,
         "jurisdiction": jurisdiction,
         "effective_date": dates[0] if dates else None,
-        "disputed": len(statuses) > 1,
+        "disputed": len(statuses & IN_FORCE) > 1,
         "detail": "; ".join(details),
         "evidence": [_evidence(a) for a in ordered],
     }

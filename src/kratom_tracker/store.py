@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
+
 
 from . import models, regions
 from .config import SourceConfig
@@ -99,6 +101,33 @@ def _migration_1(db: sqlite_utils.Database) -> None:
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migration_1}
 
 
+class _Connection:
+    """What the rest of the code calls `store.db`: plain sqlite3 on the hot path (importing sqlite-utils
+    costs more than an unchanged pass over a few hundred sources); `db[table]` and the migrations get
+    sqlite-utils' table tools, loaded when first needed."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._utils: sqlite_utils.Database | None = None
+
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
+
+    def executescript(self, script: str) -> sqlite3.Cursor:
+        return self.conn.executescript(script)
+
+    @property
+    def utils(self) -> sqlite_utils.Database:
+        if self._utils is None:
+            import sqlite_utils
+
+            self._utils = sqlite_utils.Database(self.conn)
+        return self._utils
+
+    def __getitem__(self, table: str) -> Any:
+        return self.utils[table]
+
+
 class Store:
     """One connection; use from one thread. Readers in other processes see committed data (WAL)."""
 
@@ -114,7 +143,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
-        self.db = sqlite_utils.Database(conn)
+        self.db = _Connection(conn)
         try:
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -141,7 +170,7 @@ class Store:
     # -- schema --------------------------------------------------------------------------------------
 
     def _version(self) -> int:
-        if not self.db["meta"].exists():
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
             return 0
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0]) if row else 0
@@ -159,7 +188,7 @@ class Store:
             version = self._version()
             self._check_version(version)
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[target](self.db)
+                MIGRATIONS[target](self.db.utils)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('instance_id', ?)", [uuid.uuid4().hex[:12]])
 

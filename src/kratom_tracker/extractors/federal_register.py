@@ -7,6 +7,8 @@ Only document fields are kept: `count` (capped at 10000), `next_page_url` and th
 of `public_inspection_pdf_url` change between polls without meaning, so they never reach the snapshot.
 An empty answer from documents.json has no `results` key at all; it is a valid answer (no documents).
 Only the newest page (100 documents) is read: a change is always among the newest documents.
+The public-inspection list only holds documents awaiting publication: they give notices (never a
+"withdrawn" one when they leave the list on publication) but no assertions.
 
 From document to assertion (read from the title, which the API gives verbatim):
 - a `Proposed Rule` placing a substance in a schedule (a notice of intent) → `pending` from its
@@ -73,19 +75,27 @@ class FederalRegisterExtractor(Extractor):
             return Extraction(outcome=models.PARSE_ERROR, error="no `results` and no `count`: not a search answer")
         pattern = re.compile(source.option("match")) if source.option("match") else None
         documents = [d for d in answer.get("results", []) if isinstance(d, dict) and d.get("document_number")]
-        items = [document_item(d) for d in documents]
+        # Public-inspection documents leave that list when they are published: not a withdrawal.
+        transient = _is_public_inspection(source.url or DOCUMENTS_URL)
+        items = [document_item(d, transient) for d in documents]
         if pattern:
             items = [i for i in items if pattern.search(i.title)]
-        return Extraction(items=items, assertions=scheduling_assertions(items))
+        # A filed document that is not yet published changes no status; once published, the
+        # documents.json sources see it and write the assertion (which then stays).
+        return Extraction(items=items, assertions=None if transient else scheduling_assertions(items))
 
 
 def search_url(endpoint: str, term: str) -> str:
     """The search URL: newest first, one page of 100, and (for documents.json) only the fields used."""
     params: list[tuple[str, str]] = [("conditions[term]", term), ("per_page", str(PER_PAGE))]
-    if not urlsplit(endpoint).path.rstrip("/").endswith("public-inspection-documents.json"):
+    if not _is_public_inspection(endpoint):
         params.append(("order", "newest"))
         params += [("fields[]", name) for name in DOCUMENT_FIELDS]
     return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
+
+
+def _is_public_inspection(endpoint: str) -> bool:
+    return urlsplit(endpoint).path.rstrip("/").endswith("public-inspection-documents.json")
 
 
 def _text(value: Any) -> str:
@@ -112,7 +122,7 @@ def _agencies(document: dict[str, Any]) -> list[str]:
     return names
 
 
-def document_item(document: dict[str, Any]) -> Item:
+def document_item(document: dict[str, Any], transient: bool = False) -> Item:
     summary = _text(document.get("abstract"))
     if len(summary) > MAX_SUMMARY:
         summary = summary[: MAX_SUMMARY - 1] + "…"
@@ -130,6 +140,8 @@ def document_item(document: dict[str, Any]) -> Item:
     }
     if document.get("filed_at"):
         data["filed_at"] = _text(document.get("filed_at"))
+    if transient:
+        data["_leaves_quietly"] = True
     return Item(key=number, title=_text(document.get("title")) or f"FR Doc. {number}", url=url, summary=summary,
                 published=data["publication_date"] or "", data=data)
 
