@@ -248,8 +248,11 @@ def print_summary(summary) -> None:
     print(f"sources: {len(summary.results)}  ok: {ok}  unchanged: {counts[UNCHANGED] + counts[NOT_MODIFIED]}  "
           f"changed: {counts[CHANGED]}  new: {counts[INITIAL]}  failed: {len(summary.failed)}  "
           f"events written: {len(summary.event_ids)}")
-    for result in summary.failed:
+    shown = 25  # a pass over thousands of unreachable sources should not bury the summary
+    for result in summary.failed[:shown]:
         print(f"  failed  {result.source_id}: {result.outcome}" + (f" — {result.error}" if result.error else ""))
+    if len(summary.failed) > shown:
+        print(f"  … and {len(summary.failed) - shown} more failed; `kratom-tracker sources list` shows every source")
     for result in summary.results:
         for warning in result.warnings[:10]:
             print(f"  warning {result.source_id}: {warning}")
