@@ -4,12 +4,11 @@ their shape from the real document metadata listed in ../shared/fixtures/real/PR
 from __future__ import annotations
 
 import json
-import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import fixture_bytes, run_cli, write_sources
+from conftest import collect, fixture_bytes, run_cli, stored_events, write_sources
 from kratom_tracker.config import SourceConfig
 from kratom_tracker.extractors import get
 from kratom_tracker.extractors.federal_register import scheduling_assertions, substances_named
@@ -82,19 +81,6 @@ def _yaml(site, extra: str = "") -> str:
     term: "kratom OR mitragynine"
     jurisdiction: US
 {extra}"""
-
-
-def _collect(sources, db) -> int:
-    return run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet")
-
-
-def _events(db) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY id")]
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
 
 
 # -- recorded answers ---------------------------------------------------------------------------------------
@@ -182,15 +168,15 @@ def test_collect_builds_the_search_url_and_writes_one_notice_per_new_document(si
     sources = write_sources(tmp_path, _yaml(site))
     db = tmp_path / "t.db"
     site.set(API, _answer(NOI_2016), content_type=JSON)
-    assert _collect(sources, db) == 0
-    assert _events(db) == []  # the first answer is the starting point
+    assert collect(sources, db) == 0
+    assert stored_events(db) == []  # the first answer is the starting point
     query = parse_qs(urlsplit(next(p for p, _ in site.requests if p.startswith(API))).query)
     assert query["conditions[term]"] == ["kratom OR mitragynine"]
     assert query["order"] == ["newest"] and query["per_page"] == ["100"]
     assert "effective_on" in query["fields[]"] and "docket_ids" in query["fields[]"]
     site.set(API, _answer(NOI_2016, WITHDRAWAL_2016, next_page="https://x/?page=2&_=1"), content_type=JSON)
-    assert _collect(sources, db) == 0
-    events = _events(db)
+    assert collect(sources, db) == 0
+    events = stored_events(db)
     notices = [e for e in events if e["kind"] == "notice"]
     assert [(e["data"]["change"], e["data"]["item_key"]) for e in notices] == [("new", "2016-24659")]
     assert notices[0]["jurisdiction"] == "US" and notices[0]["data"]["docket_ids"] == ["DEA-442W"]
@@ -198,25 +184,25 @@ def test_collect_builds_the_search_url_and_writes_one_notice_per_new_document(si
                       for e in events if e["kind"] == "status")
     assert statuses == [("US", "7-OH", "pending", "withdrawn"), ("US", "leaf", "pending", "withdrawn")]
     site.set(API, _answer(NOI_2016, WITHDRAWAL_2016, next_page="https://x/?page=2&_=2"), content_type=JSON)
-    assert _collect(sources, db) == 0
-    assert len(_events(db)) == len(events)  # only next_page_url changed: nothing new
+    assert collect(sources, db) == 0
+    assert len(stored_events(db)) == len(events)  # only next_page_url changed: nothing new
 
 
 def test_collect_proposal_then_order_gives_pending_then_banned_in_status(site, tmp_path, capsys):
     sources = write_sources(tmp_path, _yaml(site, "    match: '(?i)kratom|mitragyn'\n"))
     db = tmp_path / "t.db"
     site.set(API, _answer(NOI_MGM_2026, RFI_7OH_2026), content_type=JSON)
-    assert _collect(sources, db) == 0
+    assert collect(sources, db) == 0
     site.set(API, _answer(NOI_MGM_2026, RFI_7OH_2026, NOI_7OH_2026, ORDER_MGM_2026), content_type=JSON)
-    assert _collect(sources, db) == 0
+    assert collect(sources, db) == 0
     capsys.readouterr()
     assert run_cli("status", "US", "--json", "--as-of", "2026-11-01", "--db", str(db)) == 0
     assert json.loads(capsys.readouterr().out)["applicable"]["7-OH"]["status"] == "pending"
     site.set(API, _answer(NOI_MGM_2026, RFI_7OH_2026, NOI_7OH_2026, ORDER_MGM_2026, HYPOTHETICAL_ORDER_7OH),
              content_type=JSON)
-    assert _collect(sources, db) == 0
+    assert collect(sources, db) == 0
     capsys.readouterr()
-    status_events = [e for e in _events(db) if e["kind"] == "status"]
+    status_events = [e for e in stored_events(db) if e["kind"] == "status"]
     assert [(e["data"]["old_status"], e["data"]["new_status"]) for e in status_events] == \
         [("none", "pending"), ("pending", "banned")]
     assert all(e["data"]["substance"] == "7-OH" for e in status_events)
@@ -230,7 +216,7 @@ def test_public_inspection_endpoint_url(site, tmp_path):
     path = "/api/v1/public-inspection-documents.json"
     sources = write_sources(tmp_path, _yaml(site).replace(API, path))
     site.set(path, b'{"count":0,"results":[]}', content_type=JSON)
-    assert _collect(sources, tmp_path / "t.db") == 0
+    assert collect(sources, tmp_path / "t.db") == 0
     query = parse_qs(urlsplit(next(p for p, _ in site.requests if p.startswith(path))).query)
     assert query["conditions[term]"] == ["kratom OR mitragynine"] and "fields[]" not in query
 
@@ -246,12 +232,12 @@ def test_public_inspection_documents_leave_without_a_withdrawal(site, tmp_path):
     sources = write_sources(tmp_path, _yaml(site).replace(API, path))
     db = tmp_path / "t.db"
     site.set(path, b'{"count":0,"results":[]}', content_type=JSON)
-    assert _collect(sources, db) == 0
+    assert collect(sources, db) == 0
     filed = ("2026-20943", "Proposed Rule", "2026-10-14", "DEA-1570", NOI_7OH_2026[4], None)
     site.set(path, json.dumps({"count": 1, "results": [_doc(filed)]}).encode(), content_type=JSON)
-    assert _collect(sources, db) == 0
+    assert collect(sources, db) == 0
     site.set(path, b'{"count":0,"results":[]}', content_type=JSON)  # published: it left the list
-    assert _collect(sources, db) == 0
-    events = _events(db)
+    assert collect(sources, db) == 0
+    events = stored_events(db)
     assert [(e["kind"], e["data"]["change"], e["data"]["item_key"]) for e in events] == \
         [("notice", "new", "2026-20943")]  # no withdrawal, and no status from an unpublished filing

@@ -10,16 +10,20 @@ its source), so they must arrive, as text."""
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import html_page, run_cli, write_sources
+from conftest import (
+    HAVE_CHROMIUM,
+    NO_CHROMIUM,
+    headless_chromium,
+    html_page,
+    run_cli,
+    running_app,
+    write_sources,
+)
 from kratom_tracker.store import Store
 
 # Live markup: each payload hides a marker where a browser would run or load it, never as text.
@@ -297,46 +301,18 @@ def test_notifications_carry_no_live_markup(hostile_db):
 
 # -- the dashboard in a real headless browser ------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-@pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-                    reason="no /usr/bin/chromium with chromedriver here (apt-get install chromium chromium-driver)")
+@pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
 def test_nothing_hostile_runs_in_a_real_browser(hostile_db):
-    import tempfile
-
-    import uvicorn
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     from kratom_tracker.config import load
     from kratom_tracker.server import ServerSettings, create_app
 
     sources, db, tmp_path = hostile_db
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     settings = ServerSettings(db=db, feeds_dir=tmp_path / "browser-feeds", config=load(sources))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    profile = tempfile.mkdtemp(prefix="kt-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.set_page_load_timeout(30)
+    with running_app(create_app(settings)) as base, headless_chromium() as driver:
         for query in ("", "?q=US-FL/sarasota-county", "?q=%3C/textarea%3E%3Cscript%3Ewindow.__pwned%3D1%3C/script%3E"):
-            driver.get(f"http://127.0.0.1:{port}/{query}")
+            driver.get(f"{base}/{query}")
             assert driver.execute_script("return window.__pwned === undefined")
             assert driver.execute_script("return document.querySelectorAll('script, iframe, object, embed, "
                                          "svg, math, base, style:not([data-kt])').length") == 0
@@ -348,8 +324,3 @@ def test_nothing_hostile_runs_in_a_real_browser(hostile_db):
             assert set(links) <= {"http:", "https:"}
         text = driver.find_element("tag name", "body").text
         assert "TEXT-textarea-breakout" in text or "TEXT-" in text  # shown, as text
-    finally:
-        driver.quit()
-        server.should_exit = True
-        thread.join(10)
-        shutil.rmtree(profile, ignore_errors=True)

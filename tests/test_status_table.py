@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from conftest import fixture_bytes, run_cli, write_sources
+from conftest import fixture_bytes, run_cli, stored_events, write_sources
 from kratom_tracker.config import SourceConfig
 from kratom_tracker.extractors.status_table import map_category, parse_kratomnewstoday_csv
 
@@ -78,15 +78,6 @@ def test_unmappable_and_unknown_rows_are_warnings():
     assert ("US-MI", "all") not in _by_key(table)
 
 
-def _events(db) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY id")]
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
-
-
 def test_one_edited_row_gives_exactly_one_status_event(site, tmp_path, capsys):
     sources = write_sources(tmp_path, f"""sources:
   - id: knt
@@ -100,12 +91,12 @@ def test_one_edited_row_gives_exactly_one_status_event(site, tmp_path, capsys):
     site.set("/state-of-kratom.csv", original, content_type="text/csv; charset=utf-8")
     assert run_cli("collect", "--sources", str(sources), "--db", str(db)) == 0
     assert "warning knt: line" in capsys.readouterr().out  # the unmappable rows are reported
-    assert _events(db) == []
+    assert stored_events(db) == []
     edited = original.replace("Michigan,Ban pending,", "Michigan,Full ban,", 1)
     assert edited != original
     site.set("/state-of-kratom.csv", edited, content_type="text/csv; charset=utf-8")
     assert run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet") == 0
-    events = _events(db)
+    events = stored_events(db)
     assert len(events) == 1
     event = events[0]
     assert (event["kind"], event["jurisdiction"], event["data"]["substance"]) == ("status", "US-MI", "all")
@@ -117,7 +108,7 @@ def test_one_edited_row_gives_exactly_one_status_event(site, tmp_path, capsys):
     header, *rows = edited.splitlines(keepends=True)
     site.set("/state-of-kratom.csv", header + "".join(reversed(rows)), content_type="text/csv; charset=utf-8")
     assert run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet") == 0
-    assert len(_events(db)) == 1
+    assert len(stored_events(db)) == 1
 
 
 def test_an_unknown_parser_is_refused(tmp_path, capsys):
