@@ -12,19 +12,11 @@ from pathlib import Path
 
 import yaml
 
+from kratom_tracker import regions
+
 # Structured channels: an API answer, a feed, wiki source text, or our own cited table.
 MACHINE_READABLE = {"federal-register": "API", "feed": "feed", "wikipedia": "wikitext", "baseline": "curated table",
                     "status-table": "table"}
-
-
-def level(jurisdiction: str) -> str:
-    if "/" in jurisdiction:
-        return "local"
-    if jurisdiction == "US":
-        return "federal"
-    if jurisdiction.startswith("US-"):
-        return "state"
-    return "international"
 
 
 def main(path: str = "sources.yaml") -> int:
@@ -32,11 +24,11 @@ def main(path: str = "sources.yaml") -> int:
     machine = [s for s in sources if s["type"] in MACHINE_READABLE]
     scraped = [s for s in sources if s["type"] not in MACHINE_READABLE]
     print(f"{len(sources)} sources: {len(machine)} machine-readable, {len(scraped)} scraped pages")
-    levels = Counter(level(s["jurisdiction"]) for s in sources if s["type"] != "baseline")
+    levels = Counter(regions.level(s["jurisdiction"]) for s in sources if s["type"] != "baseline")
     print("by level (without baselines): " + ", ".join(f"{n} {k}" for k, n in levels.most_common()))
-    states = sorted({s["jurisdiction"] for s in sources if level(s["jurisdiction"]) == "state"})
+    states = sorted({s["jurisdiction"] for s in sources if regions.level(s["jurisdiction"]) == "state"})
     print(f"states ({len(states)}): {' '.join(states)}")
-    countries = sorted({s["jurisdiction"] for s in sources if level(s["jurisdiction"]) == "international"})
+    countries = sorted({s["jurisdiction"] for s in sources if regions.level(s["jurisdiction"]) == "international"})
     print(f"international ({len(countries)}): {' '.join(countries)}")
     print("\nmachine-readable:")
     for s in machine:

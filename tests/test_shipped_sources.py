@@ -16,7 +16,7 @@ import yaml
 
 from conftest import REPO, excerpt_text, fixture_bytes, html_page
 from kratom_tracker import config as config_module
-from kratom_tracker import extractors, models
+from kratom_tracker import extractors, models, regions
 from kratom_tracker.config import Config, FetchSettings, Politeness, SourceConfig
 from kratom_tracker.pipeline import run_pass
 from kratom_tracker.store import Store
@@ -57,14 +57,7 @@ def test_shipped_file_passes_sources_check(capsys) -> None:
 
 def test_at_least_30_sources_across_levels(raw_sources) -> None:
     def level(source: dict) -> str:
-        j = source["jurisdiction"]
-        if "/" in j:
-            return "local"
-        if j == "US":
-            return "federal"
-        if j.startswith("US-"):
-            return "state"
-        return "international"
+        return regions.level(source["jurisdiction"])
 
     assert len(raw_sources) >= 30
     levels = [level(s) for s in raw_sources if s["type"] != "baseline"]

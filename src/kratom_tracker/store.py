@@ -50,9 +50,7 @@ class SourceState:
 # -- migrations: each takes the database from version N-1 to N; never edit one that has shipped ----------
 
 
-def _migration_1(db: sqlite_utils.Database) -> None:
-    db.executescript(
-        """
+_SCHEMA_1 = """
         CREATE TABLE IF NOT EXISTS sources (
             id TEXT PRIMARY KEY, type TEXT, name TEXT, url TEXT, jurisdiction TEXT,
             etag TEXT, last_modified TEXT, body_hash TEXT,
@@ -95,10 +93,17 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             UNIQUE (target, event_id, kind)
         );
         """
-    )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _migration_1}
+def _migration_1(db: Any) -> None:
+    # Statement by statement, not executescript: that would commit and leave the migration's transaction.
+    for statement in filter(str.strip, _SCHEMA_1.split(";")):
+        db.execute(statement)
+
+
+# A migration gets the store's connection; `db.utils` gives sqlite-utils' table tools (e.g. `transform`)
+# when a later migration needs them, so a fresh database is set up without importing sqlite-utils.
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1}
 
 
 class _Connection:
@@ -188,7 +193,7 @@ class Store:
             version = self._version()
             self._check_version(version)
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[target](self.db.utils)
+                MIGRATIONS[target](self.db)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('instance_id', ?)", [uuid.uuid4().hex[:12]])
 
@@ -261,10 +266,11 @@ class Store:
         snapshot_id = None
         if result.snapshot is not None and result.snapshot_hash is not None:
             reason = "initial" if result.outcome == models.INITIAL else ("change" if result.events else "quiet")
-            exec_("INSERT OR IGNORE INTO snapshots (source_id, hash, content, created_at, reason) VALUES (?,?,?,?,?)",
-                  [source.id, result.snapshot_hash, result.snapshot, now, reason])
-            snapshot_id = exec_("SELECT id FROM snapshots WHERE source_id = ? AND hash = ?",
-                                [source.id, result.snapshot_hash]).fetchone()[0]
+            cursor = exec_("INSERT OR IGNORE INTO snapshots (source_id, hash, content, created_at, reason) "
+                           "VALUES (?,?,?,?,?)", [source.id, result.snapshot_hash, result.snapshot, now, reason])
+            snapshot_id = cursor.lastrowid if cursor.rowcount == 1 else exec_(  # else: a version seen before
+                "SELECT id FROM snapshots WHERE source_id = ? AND hash = ?", [source.id, result.snapshot_hash]
+            ).fetchone()[0]
         event_ids = []
         for event in result.events:
             cursor = exec_(
