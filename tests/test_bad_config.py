@@ -129,3 +129,14 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path, capsys):
     code, _, err = _check(path, capsys)
     assert code == 2
     assert f"{path}:2: " in err and f"{path}:3: " in err and f"{path}:4: " in err
+
+
+@pytest.mark.parametrize("argv", [["collect", "--source", "baseline-us"], ["sources", "list", "--source", "x"],
+                                  ["changes", "--reg", "US-FL"]])
+def test_an_abbreviated_option_is_refused_not_guessed(argv, capsys):
+    # argparse would otherwise read `--source baseline-us` as `--sources baseline-us` and then complain
+    # that a file named baseline-us cannot be read.
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(*argv)
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err

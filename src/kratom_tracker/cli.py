@@ -27,12 +27,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Watch public sources on kratom and 7-OH law per jurisdiction, record every meaningful "
                     "change in SQLite and publish change feeds.",
         epilog="Defaults: --sources sources.yaml, --db data/tracker.db (or KRATOM_TRACKER_SOURCES, KRATOM_TRACKER_DB).",
+        allow_abbrev=False,  # `--source ID` must be an error, not a silent `--sources ID`
     )
     parser.add_argument("--version", action="version", version=f"kratom-tracker {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str, **kwargs) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+        p = sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False, **kwargs)
         return p
 
     def with_sources(p: argparse.ArgumentParser) -> None:
@@ -82,13 +83,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("sources", "Check, list or dry-run the configured sources.")
     sources_sub = p.add_subparsers(dest="sources_command", metavar="ACTION")
-    sp = sources_sub.add_parser("check", help="validate sources.yaml only")
+    sp = sources_sub.add_parser("check", help="validate sources.yaml only", allow_abbrev=False)
     with_sources(sp)
-    sp = sources_sub.add_parser("list", help="each source with its last outcome, last change and failures")
+    sp = sources_sub.add_parser("list", help="each source with its last outcome, last change and failures",
+                                allow_abbrev=False)
     with_sources(sp)
     with_db(sp)
     sp.add_argument("--json", action="store_true")
-    sp = sources_sub.add_parser("test", help="run one source's extractor on a saved file; writes nothing")
+    sp = sources_sub.add_parser("test", help="run one source's extractor on a saved file; writes nothing",
+                                allow_abbrev=False)
     sp.add_argument("source_id", metavar="ID")
     sp.add_argument("--file", required=True, metavar="PATH", help="a saved document (HTML, feed, JSON, CSV)")
     sp.add_argument("--content-type", default="", help="content type to assume (default: from the extension)")
