@@ -53,6 +53,17 @@ BAD = [
 ]
 
 
+def assert_refused(tmp_path, capsys, text: str, line: int, reason: str) -> None:
+    """`sources check` refuses the file with exit 2, naming file, line and reason, without a traceback."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(text)
+    assert run_cli("sources", "check", "--sources", str(path)) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{line}:" in err, err
+    assert reason in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(("name", "extra", "line", "reason"), BAD, ids=[b[0] for b in BAD])
 def test_bad_source_key_is_refused_with_line(tmp_path, capsys, name, extra, line, reason):
     text = GOOD.replace('  - id: hc-advisories', extra.rstrip("\n") + "\n  - id: hc-advisories")
@@ -62,13 +73,7 @@ def test_bad_source_key_is_refused_with_line(tmp_path, capsys, name, extra, line
     if existing:  # replace the first source's own value instead of adding a second one
         lines[existing[0]] = extra.rstrip("\n")
         text, line = "\n".join(lines) + "\n", existing[0] + 1
-    path = tmp_path / "sources.yaml"
-    path.write_text(text)
-    assert run_cli("sources", "check", "--sources", str(path)) == 2
-    err = capsys.readouterr().err
-    assert f"{path}:{line}:" in err, err
-    assert reason in err
-    assert "Traceback" not in err
+    assert_refused(tmp_path, capsys, text, line, reason)
 
 
 @pytest.mark.parametrize(("text", "line", "reason"), [
@@ -84,12 +89,7 @@ def test_bad_source_key_is_refused_with_line(tmp_path, capsys, name, extra, line
     ("sources:\n  - id: a\n    type: page\n    type: feed\n", 4, "duplicate key 'type'"),
 ])
 def test_file_level_mistakes(tmp_path, capsys, text, line, reason):
-    path = tmp_path / "sources.yaml"
-    path.write_text(text)
-    assert run_cli("sources", "check", "--sources", str(path)) == 2
-    err = capsys.readouterr().err
-    assert f"{path}:{line}:" in err, err
-    assert reason in err
+    assert_refused(tmp_path, capsys, text, line, reason)
 
 
 def test_all_problems_are_reported_at_once():
