@@ -78,14 +78,14 @@ def test_unmappable_and_unknown_rows_are_warnings():
     assert ("US-MI", "all") not in _by_key(table)
 
 
+
+def _table_source(tmp_path, url: str):
+    """sources.yaml with one kratomnewstoday-csv status table at `url`."""
+    return write_sources(tmp_path, f"sources:\n  - id: knt\n    type: status-table\n    url: {url}\n"
+                                   "    parser: kratomnewstoday-csv\n    jurisdiction: US\n")
+
 def test_one_edited_row_gives_exactly_one_status_event(site, tmp_path, capsys):
-    sources = write_sources(tmp_path, f"""sources:
-  - id: knt
-    type: status-table
-    url: {site.url('/state-of-kratom.csv')}
-    parser: kratomnewstoday-csv
-    jurisdiction: US
-""")
+    sources = _table_source(tmp_path, site.url('/state-of-kratom.csv'))
     db = tmp_path / "t.db"
     original = _recorded()
     site.set("/state-of-kratom.csv", original, content_type="text/csv; charset=utf-8")
@@ -119,13 +119,7 @@ def test_an_unknown_parser_is_refused(tmp_path, capsys):
 
 
 def test_a_page_that_is_not_the_table_is_a_parse_error(site, tmp_path):
-    sources = write_sources(tmp_path, f"""sources:
-  - id: knt
-    type: status-table
-    url: {site.url('/t.csv')}
-    parser: kratomnewstoday-csv
-    jurisdiction: US
-""")
+    sources = _table_source(tmp_path, site.url('/t.csv'))
     site.set("/t.csv", "<html><body>Access denied</body></html>")
     db = tmp_path / "t.db"
     run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet")
