@@ -1,7 +1,7 @@
 """Print the shipped sources by channel (machine-readable API/feed vs scraped page) and by level
 (federal, state, local, international): the figures for a release note.
 
-    .venv/bin/python scripts/sources_summary.py [sources.yaml]
+    .venv/bin/python scripts/sources_summary.py [sources.yaml]   (default: the list shipped in the package)
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from pathlib import Path
 
 import yaml
 
-from kratom_tracker import regions
+from kratom_tracker import regions, shipped
 
 # Structured channels: an API answer, a feed, wiki source text, or our own cited table.
 MACHINE_READABLE = {"federal-register": "API", "feed": "feed", "wikipedia": "wikitext", "baseline": "curated table",
                     "status-table": "table"}
 
 
-def main(path: str = "sources.yaml") -> int:
+def main(path: str = str(shipped.SOURCES)) -> int:
     sources = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["sources"]
     machine = [s for s in sources if s["type"] in MACHINE_READABLE]
     scraped = [s for s in sources if s["type"] not in MACHINE_READABLE]

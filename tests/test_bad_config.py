@@ -140,3 +140,49 @@ def test_an_abbreviated_option_is_refused_not_guessed(argv, capsys):
         run_cli(*argv)
     assert exit_info.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def _nested(tmp_path: Path, depth: int, block: bool = False) -> Path:
+    path = tmp_path / "deep.yaml"
+    if block:  # block style: one more indented list per line
+        body = "".join("  " * level + "-\n" for level in range(depth)) + "  " * depth + "- x\n"
+        path.write_text("sources:\n" + body, encoding="utf-8")
+    else:
+        path.write_text("sources: " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("depth", [60, 999, 5000])
+def test_deep_nesting_gets_our_message_whatever_the_parser_says(tmp_path, capsys, depth):
+    # 60 parses fine in libyaml, 999 is just under libyaml's own limit (deep enough for Python's recursion to
+    # matter), 5000 trips libyaml's limit, whose wording changed in PyYAML 6.0.4: each gets the same refusal.
+    path = _nested(tmp_path, depth)
+    code, _, err = _check(path, capsys)
+    assert code == 2
+    assert f"{path}:1: the YAML nests too deeply" in err, err
+
+
+def test_deep_block_nesting_names_the_line(tmp_path, capsys):
+    path = _nested(tmp_path, 80, block=True)
+    code, _, err = _check(path, capsys)
+    assert code == 2
+    assert "the YAML nests too deeply" in err and f"{path}:1:" not in err, err
+
+
+def test_deep_nesting_refused_with_the_pure_python_parser(tmp_path, capsys, monkeypatch):
+    # Without libyaml, PyYAML's composer recurses until Python's limit: still our message, not a traceback.
+    import yaml
+
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    path = _nested(tmp_path, 5000)
+    code, _, err = _check(path, capsys)
+    assert code == 2
+    assert "the YAML nests too deeply" in err, err
+
+
+def test_a_shallow_nested_value_is_still_an_ordinary_error(tmp_path, capsys):
+    path = tmp_path / "shallow.yaml"
+    path.write_text("sources: [[[[x]]]]\n", encoding="utf-8")
+    code, _, err = _check(path, capsys)
+    assert code == 2
+    assert "nests too deeply" not in err

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli, write_sources
+from conftest import run_cli, write_sources
+from kratom_tracker import shipped
 from kratom_tracker.status import applicable, current_for_chain
 
 DAY = date(2026, 11, 1)
@@ -106,11 +107,11 @@ def baseline_db(tmp_path_factory) -> Path:
     sources = write_sources(tmp, f"""sources:
   - id: baseline-us
     type: baseline
-    path: {REPO / 'data' / 'baseline_us.csv'}
+    path: {shipped.data_file('baseline_us.csv')}
     jurisdiction: US
   - id: baseline-intl
     type: baseline
-    path: {REPO / 'data' / 'baseline_intl.csv'}
+    path: {shipped.data_file('baseline_intl.csv')}
     jurisdiction: international
 """)
     db = tmp / "t.db"
@@ -177,7 +178,7 @@ def test_bad_as_of_is_a_usage_error(baseline_db, capsys):
 
 def test_editing_a_baseline_row_gives_a_status_event_and_changes_accepts_names(tmp_path, capsys):
     data = tmp_path / "baseline.csv"
-    shutil.copy(REPO / "data" / "baseline_us.csv", data)
+    shutil.copy(shipped.data_file("baseline_us.csv"), data)
     sources = write_sources(tmp_path, f"sources:\n  - id: b\n    type: baseline\n    path: {data}\n    jurisdiction: US\n")
     db = tmp_path / "t.db"
     assert run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet") == 0

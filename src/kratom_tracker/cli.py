@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from . import __version__
-from .config import Config, ConfigError, db_path, load, sources_path
+from .config import Config, ConfigError, db_path, is_packaged, load, sources_path
 
 EXIT_OK, EXIT_NOTHING_RAN, EXIT_USAGE = 0, 1, 2
 
@@ -98,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     with_sources(sp)
     with_db(sp)
 
+    p = command("init", "Write an editable copy of the packaged sources.yaml into DIR (default: here). "
+                        "Its baseline paths keep finding the packaged tables unless you copy them next to it.")
+    p.add_argument("dir", metavar="DIR", nargs="?", default=".", help="folder to write sources.yaml into")
+
     p = command("demo", "Offline demo: serve recorded documents on 127.0.0.1, collect twice (before and after "
                         "a real change), print the changes and publish the feeds.")
     with_db(p)
@@ -137,6 +141,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     handlers = {
         "collect": cmd_collect, "changes": cmd_changes, "status": cmd_status, "publish": cmd_publish,
         "schedule": cmd_schedule, "serve": cmd_serve, "sources": cmd_sources, "demo": cmd_demo,
+        "init": cmd_init,
     }
     try:
         return handlers[args.command](args)
@@ -152,7 +157,11 @@ def _err(message: str) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    return load(sources_path(getattr(args, "sources", None)))
+    path = sources_path(getattr(args, "sources", None))
+    if is_packaged(path):
+        _err(f"using the packaged source list ({path}): no sources.yaml here; "
+             "`kratom-tracker init` writes an editable copy")
+    return load(path)
 
 
 def parse_since(text: str | None) -> str | None:
@@ -374,6 +383,30 @@ def sources_list(args: argparse.Namespace) -> int:
         table.add_row(row["id"], row["type"], row["jurisdiction"], row["interval"], row["last_fetch_at"] or "—",
                       outcome, row["last_change_at"] or "—", str(row["consecutive_failures"] or 0))
     Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+# -- init --------------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import shipped
+
+    target = Path(args.dir) / "sources.yaml"
+    if target.exists():
+        raise UsageError(f"{target} exists already; not overwritten (move it away first)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(shipped.SOURCES.read_bytes())
+    except OSError as exc:
+        _err(f"error: cannot write {target}: {exc.strerror or exc}")
+        return EXIT_NOTHING_RAN
+    print(f"wrote {target} ({len(load(target).sources)} sources); edit it, then "
+          f"`kratom-tracker sources check --sources {target}`")
+    print(f"the cited baseline is read from the package ({shipped.DATA}); copy a CSV to "
+          f"{target.parent / 'data'}/ to edit it")
     return EXIT_OK
 
 

@@ -8,12 +8,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import yaml
 
-from . import checks
+from . import checks, shipped
 from .durations import parse_duration, parse_size
 from .models import EVENT_KINDS
 
@@ -21,6 +21,9 @@ DEFAULT_SOURCES = "sources.yaml"
 DEFAULT_DB = "data/tracker.db"
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 MAX_YAML_NODES = 200_000
+# A real sources.yaml nests about 5 levels; 50 leaves room for any hand-written file and stays far below both
+# libyaml's own limit (1000, whose wording changed in PyYAML 6.0.4) and Python's recursion limit.
+MAX_YAML_DEPTH = 50
 DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kratom-tracker)"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -116,7 +119,20 @@ class Config:
 
 
 def sources_path(cli_value: str | None) -> Path:
-    return Path(cli_value or os.environ.get("KRATOM_TRACKER_SOURCES") or DEFAULT_SOURCES)
+    """--sources, else $KRATOM_TRACKER_SOURCES, else ./sources.yaml, else the list shipped in the package."""
+    chosen = cli_value or os.environ.get("KRATOM_TRACKER_SOURCES")
+    if chosen:
+        return Path(chosen)
+    local = Path(DEFAULT_SOURCES)
+    return local if local.exists() else shipped.SOURCES
+
+
+def is_packaged(path: Path) -> bool:
+    """Whether `path` is the source list shipped inside the package (not an editable copy)."""
+    try:
+        return path.resolve() == shipped.SOURCES
+    except OSError:
+        return False
 
 
 def db_path(cli_value: str | None) -> Path:
@@ -171,7 +187,41 @@ def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
         lines: dict[tuple, int] = {}
         _index_lines(node, (), lines, [0], path)
         document = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
+        _refuse_deep_nesting(text, path)  # our own message first, whatever the parser's wording
+        _refuse_parse_error(exc, text, path)
+    finally:
+        loader.dispose()
+    return document, lines
+
+
+def _refuse_deep_nesting(text: str, path: Path) -> None:
+    """Raise the project's "nests too deeply" refusal if the document nests deeper than MAX_YAML_DEPTH.
+
+    Runs only after a parse failed: it walks the pure-Python parser's events (iterative, no depth limit of its
+    own) up to where the document breaks, so it answers the same however the installed PyYAML or libyaml
+    words (or raises) its own limit. libyaml cannot be used here: its scanner looks ahead over every opening
+    bracket and stops at its own limit before yielding a single event.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    _too_deep(path, event.start_mark.line + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except (yaml.YAMLError, RecursionError):
+        return
+
+
+def _too_deep(path: Path, line: int) -> NoReturn:
+    raise ConfigError([f"{path}:{line}: the YAML nests too deeply (more than {MAX_YAML_DEPTH} levels)"])
+
+
+def _refuse_parse_error(exc: BaseException, text: str, path: Path) -> NoReturn:
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         if mark and exc.context_mark and mark.line >= len(text.splitlines()):
             mark = exc.context_mark  # "unexpected end of stream": where the unclosed thing began helps more
@@ -181,17 +231,13 @@ def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[tuple, int]]:
         if "\t" in reason or "'\\t'" in reason or "\t" in offending[: len(offending) - len(offending.lstrip())]:
             reason += " (YAML does not allow tabs for indentation; use spaces)"
         raise ConfigError([f"{path}:{line}: YAML syntax error: {reason}"]) from None
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters, ...)
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow (control characters, ...)
         line = text[: exc.position].count("\n") + 1
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         raise ConfigError([f"{path}:{line}: character U+{code:04X} is not allowed in YAML ({exc.reason})"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}:1: YAML error: {exc}"]) from None
-    except RecursionError:
-        raise ConfigError([f"{path}:1: the YAML nests too deeply"]) from None
-    finally:
-        loader.dispose()
-    return document, lines
+    if isinstance(exc, RecursionError):
+        _too_deep(path, 1)
+    raise ConfigError([f"{path}:1: YAML error: {exc}"]) from None
 
 
 def _index_lines(node: yaml.Node, at: tuple, lines: dict[tuple, int], count: list[int], path: Path) -> None:
@@ -200,6 +246,8 @@ def _index_lines(node: yaml.Node, at: tuple, lines: dict[tuple, int], count: lis
     if count[0] > MAX_YAML_NODES:
         raise ConfigError([f"{path}:{node.start_mark.line + 1}: the YAML expands to more than "
                            f"{MAX_YAML_NODES} nodes (an alias bomb?); refused"])
+    if len(at) > MAX_YAML_DEPTH:  # parsed fine, but deeper than any sources.yaml: same refusal
+        _too_deep(path, node.start_mark.line + 1)
     lines.setdefault(at, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
@@ -366,7 +414,7 @@ class _Validator:
                 continue
             value = self._value(at + (key,), raw[key], option.check or (lambda v: v), None)
             if option.path and isinstance(value, str):
-                value = str((self.path.parent / value).resolve())
+                value = str(shipped.resolve_data_file(value, self.path.parent))
                 if not Path(value).exists():
                     self.fail(at + (key,), f"file {raw[key]!r} does not exist (relative to {self.path.parent}/)")
             options[key] = value

@@ -7,7 +7,7 @@ import argparse
 import mimetypes
 from pathlib import Path
 
-from .config import db_path, load, sources_path
+from .config import db_path
 from .detect import detect
 from .extract import extract
 from .models import Extraction, Response
@@ -32,14 +32,15 @@ def test_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from .cli import UsageError
+    from .cli import UsageError, load_config
 
-    config = load(sources_path(args.sources))
+    config = load_config(args)
     try:
         source = config.source(args.source_id)
     except KeyError:
         raise UsageError(f"no source with id {args.source_id!r} in {config.path}") from None
     path = Path(args.file)
+    path = path if path.is_absolute() else Path.cwd() / path  # a file URI needs an absolute path
     try:
         body = path.read_bytes()
     except OSError as exc:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from . import shipped
+
 INTERNATIONAL = "international"
 _LOCALITY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -172,13 +174,13 @@ LOCALITIES_FILE = "localities.csv"
 
 
 def default_localities_path() -> Path | None:
-    """data/localities.csv next to the sources.yaml in use, else in the working folder, else in the
-    source checkout this package runs from; KRATOM_TRACKER_LOCALITIES overrides all of them."""
+    """data/localities.csv next to the sources.yaml in use, else in the working folder, else the copy shipped
+    in the package; KRATOM_TRACKER_LOCALITIES overrides all of them."""
     if os.environ.get("KRATOM_TRACKER_LOCALITIES"):
         return Path(os.environ["KRATOM_TRACKER_LOCALITIES"])
     sources = Path(os.environ.get("KRATOM_TRACKER_SOURCES") or "sources.yaml")
     candidates = [sources.parent / "data" / LOCALITIES_FILE, Path("data") / LOCALITIES_FILE,
-                  Path(__file__).resolve().parents[2] / "data" / LOCALITIES_FILE]
+                  shipped.data_file(LOCALITIES_FILE)]
     return next((p for p in candidates if p.is_file()), None)
 
 
