@@ -125,7 +125,7 @@ def query_costs(db: Path) -> dict:
             "jurisdiction < ?)) AND detected_at >= ? ORDER BY id DESC", ["US-FL", "US-FL/", "US-FL0", since])]
     document_ms = None
     try:  # the status command's own function: opens the store, reads, builds the JSON document
-        from kratom_tracker.status import status_document
+        from kratom_tracker.rules import status_document
 
         region = regions.lookup("US-FL")
         document_ms = round(_median_ms(lambda: json.dumps(status_document(region, db))), 2)
@@ -147,7 +147,7 @@ def publish_costs(folder: Path, scope_events: int) -> dict:
     out = folder / "feeds"
     shutil.rmtree(out, ignore_errors=True)
     try:
-        from kratom_tracker.config import PublishSettings
+        from kratom_tracker.config.model import PublishSettings
         from kratom_tracker.publish import publish
     except ImportError as exc:
         return {"publish_note": f"publish is not available: {exc}"}

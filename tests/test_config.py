@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_cli
-from kratom_tracker.config import ConfigError, loads
+from kratom_tracker.config.loader import loads
+from kratom_tracker.config.model import ConfigError
 
 GOOD = """\
 user_agent: "kratom-tracker/0.1 (+https://example.org/contact)"
@@ -115,7 +116,7 @@ def test_non_utf8_and_alias_bomb_are_refused(tmp_path):
 
 
 def test_validated_configurations_are_cached_by_their_bytes(tmp_path, monkeypatch):
-    from kratom_tracker import config as config_module
+    from kratom_tracker.config import loader as config_module
 
     monkeypatch.setenv("KRATOM_TRACKER_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "sources.yaml"

@@ -11,8 +11,8 @@ import os
 import pytest
 
 from conftest import HAVE_CHROMIUM, NO_CHROMIUM, headless_chromium, running_app
-from kratom_tracker.config import load
-from kratom_tracker.server import ServerSettings, create_app
+from kratom_tracker.config.loader import load
+from kratom_tracker.web.app import ServerSettings, create_app
 from test_publish import build_event_db
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
 def _search_ready() -> str | None:
     """Why the Florida search cannot work yet in this tree, or None."""
     try:
-        from kratom_tracker import regions, status  # noqa: F401
+        from kratom_tracker import regions, rules  # noqa: F401
 
         if regions.lookup("Florida").code != "US-FL":
             return "regions.lookup('Florida') does not give US-FL"

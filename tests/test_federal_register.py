@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conftest import collect, fixture_bytes, run_cli, stored_events, write_sources
-from kratom_tracker.config import SourceConfig
+from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors import get
 from kratom_tracker.extractors.federal_register import scheduling_assertions, substances_named
-from kratom_tracker.models import Response
+from kratom_tracker.values import Response
 
 API = "/api/v1/documents.json"
 JSON = "application/json; charset=utf-8"

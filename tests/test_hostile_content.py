@@ -235,8 +235,8 @@ def _only_as_text(fragment: str) -> bool:
 def client(hostile_db):
     from fastapi.testclient import TestClient
 
-    from kratom_tracker.config import load
-    from kratom_tracker.server import ServerSettings, create_app
+    from kratom_tracker.config.loader import load
+    from kratom_tracker.web.app import ServerSettings, create_app
 
     sources, db, tmp_path = hostile_db
     settings = ServerSettings(db=db, feeds_dir=tmp_path / "served-feeds", config=load(sources))
@@ -278,7 +278,7 @@ def test_notifications_carry_no_live_markup(hostile_db):
     import apprise
     from apprise.conversion import convert_between
 
-    from kratom_tracker.config import load
+    from kratom_tracker.config.loader import load
     from kratom_tracker.notify import SendOutcome, deliver_pending
     from test_publish import assert_no_live_markup
 
@@ -305,8 +305,8 @@ def test_notifications_carry_no_live_markup(hostile_db):
 
 @pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
 def test_nothing_hostile_runs_in_a_real_browser(hostile_db):
-    from kratom_tracker.config import load
-    from kratom_tracker.server import ServerSettings, create_app
+    from kratom_tracker.config.loader import load
+    from kratom_tracker.web.app import ServerSettings, create_app
 
     sources, db, tmp_path = hostile_db
     settings = ServerSettings(db=db, feeds_dir=tmp_path / "browser-feeds", config=load(sources))

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from kratom_tracker import notify
-from kratom_tracker.config import load
+from kratom_tracker.config.loader import load
 from kratom_tracker.store import Store
 from test_publish import all_events, build_event_db, collect
 

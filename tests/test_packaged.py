@@ -51,7 +51,7 @@ def test_init_writes_an_editable_copy_that_keeps_finding_the_shipped_baseline(tm
     capsys.readouterr()
     assert run_cli("sources", "check", "--sources", str(copy)) == 0
     assert "packaged" not in capsys.readouterr().err
-    from kratom_tracker.config import load
+    from kratom_tracker.config.loader import load
 
     baseline = load(copy).source("baseline-us")
     assert Path(baseline.option("path")) == shipped.data_file("baseline_us.csv")

@@ -18,9 +18,8 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from conftest import html_page, run_cli, write_sources
-from kratom_tracker import render
-from kratom_tracker.config import PublishSettings
-from kratom_tracker.publish import publish, publish_feeds
+from kratom_tracker.config.model import PublishSettings
+from kratom_tracker.publish import publish, publish_feeds, render
 from kratom_tracker.store import Store
 
 # -- a database with events in US-FL, its locality US-FL/sarasota-county, and the sibling US-TX ----------

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
 from conftest import run_cli
-from kratom_tracker.config import load
-from kratom_tracker.server import ServerSettings, create_app
+from kratom_tracker.config.loader import load
+from kratom_tracker.web.app import ServerSettings, create_app
 from test_publish import HOSTILE_MARKERS, all_events, assert_no_live_markup, build_event_db
 
 
@@ -32,7 +32,7 @@ def client(data):
 
 def status_available() -> bool:
     try:
-        from kratom_tracker import status  # noqa: F401
+        from kratom_tracker import rules  # noqa: F401
     except ImportError:
         return False
     return True

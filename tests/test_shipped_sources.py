@@ -15,11 +15,12 @@ import pytest
 import yaml
 
 from conftest import excerpt_text, fixture_bytes, html_page
-from kratom_tracker import config as config_module
-from kratom_tracker import extractors, models, regions, shipped
-from kratom_tracker.config import Config, FetchSettings, Politeness, SourceConfig
-from kratom_tracker.pipeline import run_pass
+from kratom_tracker import extractors, regions, shipped, values
+from kratom_tracker.config import loader as config_module
+from kratom_tracker.config.model import Config, FetchSettings, Politeness, SourceConfig
+from kratom_tracker.engine.pipeline import run_pass
 from kratom_tracker.store import Store
+from kratom_tracker.vocab import Outcome
 
 SHIPPED = shipped.SOURCES
 
@@ -237,11 +238,11 @@ def test_every_shipped_source_extracts_its_kind_of_document(site, tmp_path: Path
         summary = run_pass(config, store, list(config.sources))
         outcomes = {r.source_id: f"{r.outcome} {r.error}".strip() for r in summary.results}
         assert len(outcomes) == len(config.sources)
-        failures = {sid: o for sid, o in outcomes.items() if not o.startswith(models.INITIAL)}
+        failures = {sid: o for sid, o in outcomes.items() if not o.startswith(Outcome.INITIAL)}
         assert not failures, failures
         states = store.source_states()
         for source in config.sources:
-            snapshot = models.Extraction.from_canonical(store.snapshot_content(states[source.id].snapshot_id))
+            snapshot = values.Extraction.from_canonical(store.snapshot_content(states[source.id].snapshot_id))
             if source.type == "page":
                 assert snapshot.lines, source.id
                 if source.id.startswith("fda-") and source.option("ignore"):

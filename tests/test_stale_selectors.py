@@ -7,8 +7,8 @@ import json
 import sqlite3
 
 from conftest import excerpt_text, html_page, run_cli, write_sources
-from kratom_tracker import config as config_module
-from kratom_tracker.health import source_health_rows
+from kratom_tracker.config import loader as config_module
+from kratom_tracker.engine.health import source_health_rows
 
 
 def _events(db) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import run_cli, write_sources
 from kratom_tracker import shipped
-from kratom_tracker.status import applicable, current_for_chain
+from kratom_tracker.rules import applicable, current_for_chain
 
 DAY = date(2026, 11, 1)
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from conftest import fixture_bytes, run_cli, stored_events, write_sources
-from kratom_tracker.config import SourceConfig
+from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors.status_table import map_category, parse_kratomnewstoday_csv
 
 CSV_NAME = "kratomnewstoday_state-of-kratom-regulation-2026.csv"

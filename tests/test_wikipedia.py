@@ -12,10 +12,10 @@ import sqlite3
 import pytest
 
 from conftest import excerpt_text, run_cli, write_sources
-from kratom_tracker import config as config_module
+from kratom_tracker.config import loader as config_module
 from kratom_tracker.extractors import get
 from kratom_tracker.extractors.wikipedia import article_title, cut_section, wikitext_lines
-from kratom_tracker.models import Response
+from kratom_tracker.values import Response
 
 
 def _lead() -> str:

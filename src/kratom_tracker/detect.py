@@ -7,8 +7,8 @@ import difflib
 from collections import defaultdict
 from dataclasses import replace
 
-from .config import SourceConfig
-from .models import Assertion, EventDraft, Extraction, Item
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.values import Assertion, EventDraft, Extraction, Item
 
 DIFF_CONTEXT = 2
 MAX_SUMMARY = 280

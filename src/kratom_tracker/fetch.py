@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import pycurl
 
-from . import models
-from .config import Config, Politeness
-from .models import Response
+from kratom_tracker.config.model import Config, Politeness
+from kratom_tracker.values import Response
+from kratom_tracker.vocab import Outcome
 
 ROBOTS_TTL = 24 * 3600
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.IGNORECASE)
@@ -103,11 +103,11 @@ class Fetcher:
         started = time.monotonic()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            return Response(url=url, outcome=models.CONNECTION_ERROR, error="not an http(s) URL")
+            return Response(url=url, outcome=Outcome.CONNECTION_ERROR, error="not an http(s) URL")
         if self.politeness.robots:
             allowed, why = self._robots_allows(parts.scheme, parts.netloc, url, timeout)
             if not allowed:
-                return Response(url=url, outcome=models.ROBOTS_DENIED, error=why, elapsed_ms=_ms(started))
+                return Response(url=url, outcome=Outcome.ROBOTS_DENIED, error=why, elapsed_ms=_ms(started))
         headers = dict(self._headers)
         if etag:
             headers["If-None-Match"] = etag
@@ -153,11 +153,11 @@ class Fetcher:
             return _failure(url, error, status, response_headers, received, started), None
         if status == 304:
             return Response(url=url, status=304, final_url=final_url, headers=response_headers,
-                            outcome=models.NOT_MODIFIED, elapsed_ms=_ms(started)), None
+                            outcome=Outcome.NOT_MODIFIED, elapsed_ms=_ms(started)), None
         body = b"".join(received.chunks)
         if status >= 400 or status < 200:
             return (Response(url=url, status=status, final_url=final_url, headers=response_headers,
-                             body=body[:2048], outcome=models.HTTP_ERROR, error=f"HTTP {status}",
+                             body=body[:2048], outcome=Outcome.HTTP_ERROR, error=f"HTTP {status}",
                              elapsed_ms=_ms(started)),
                     _retry_after(response_headers.get("retry-after")) if status in (413, 429, 503) else None)
         return Response(url=url, status=status, final_url=final_url, headers=response_headers, body=body,
@@ -193,9 +193,9 @@ class Fetcher:
                 return Protego.parse(decode_text(response.body, response.headers.get("content-type", ""))), ""
             except Exception:  # a robots.txt we cannot read is treated as absent
                 return None, ""
-        if response.outcome == models.HTTP_ERROR and 400 <= response.status < 500:
+        if response.outcome == Outcome.HTTP_ERROR and 400 <= response.status < 500:
             return None, ""
-        if response.outcome == models.HTTP_ERROR:
+        if response.outcome == Outcome.HTTP_ERROR:
             return None, f"robots.txt answered HTTP {response.status}; not fetching until it is readable"
         return None, ""  # unreachable: let the page request fail on its own
 
@@ -275,9 +275,9 @@ def _new_handle(share: pycurl.CurlShare) -> pycurl.Curl:
 
 
 def _worth_retrying(response: Response) -> bool:
-    if response.outcome in (models.TIMEOUT, models.CONNECTION_ERROR):
+    if response.outcome in (Outcome.TIMEOUT, Outcome.CONNECTION_ERROR):
         return True
-    return response.outcome == models.HTTP_ERROR and response.status in _RETRY_STATUSES
+    return response.outcome == Outcome.HTTP_ERROR and response.status in _RETRY_STATUSES
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -297,13 +297,13 @@ def _failure(url: str, exc: pycurl.error, status: int, headers: dict[str, str], 
     message = exc.args[1] if len(exc.args) > 1 else str(exc)
     if received.too_large or code == pycurl.E_FILESIZE_EXCEEDED:
         error = received.too_large or f"Content-Length exceeds the cap of {received.max_bytes} bytes"
-        outcome = models.TOO_LARGE
+        outcome = Outcome.TOO_LARGE
     elif code in _TIMEOUT_CODES:
-        outcome, error = models.TIMEOUT, ("read timed out mid-body" if received.size else _reason(message))
+        outcome, error = Outcome.TIMEOUT, ("read timed out mid-body" if received.size else _reason(message))
     elif code in _REDIRECT_CODES:
-        outcome, error = models.HTTP_ERROR, _reason(message)
+        outcome, error = Outcome.HTTP_ERROR, _reason(message)
     else:
-        outcome = models.CONNECTION_ERROR
+        outcome = Outcome.CONNECTION_ERROR
         error = f"body cut short: {_reason(message)}" if received.size else _reason(message)
     return Response(url=url, status=status, headers=headers, outcome=outcome, error=error, elapsed_ms=_ms(started))
 

@@ -1,22 +1,25 @@
 """Extractors turn one fetched document into an Extraction. One module per source type; each declares
 its `type_name`, the sources.yaml keys it accepts (`options`) and an `extract` method.
 
-To add a source type: write `extractors/<name>.py` with a subclass of `Extractor` and add the module
-name to `_MODULES` below. Config validation, `sources check`, collect and `sources test` pick it up."""
+To add a source type: write `extractors/<name>.py` with a subclass of `Extractor` that sets `type_name`.
+Declaring the class registers it (`__init_subclass__`); every module of this package whose name does not
+start with `_` is discovered, so there is no second list. Config validation, `sources check`, `sources
+types`, collect and `sources test` pick it up."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-if TYPE_CHECKING:
-    from ..config import SourceConfig
-    from ..models import Extraction, Response
+from kratom_tracker.values import Extraction
+from kratom_tracker.vocab import Outcome
 
-# The one place where source types are registered.
-_MODULES = ("page", "feed", "baseline", "wikipedia", "federal_register", "status_table")
+if TYPE_CHECKING:
+    from kratom_tracker.config.model import SourceConfig
+    from kratom_tracker.values import Response
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Option:
 
 
 class Extractor:
+    """Subclass with a `type_name` to add a source type; the subclass registers itself."""
+
     type_name: ClassVar[str] = ""
     needs_url: ClassVar[bool] = True
     options: ClassVar[dict[str, Option]] = {}
@@ -53,19 +58,27 @@ class Extractor:
         """Options that change what is extracted from the same bytes; part of the skip-unchanged hash."""
         return repr(sorted((k, repr(v)) for k, v in source.options.items()))
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.type_name:  # an abstract helper base without a type name is not a source type
+            if cls.type_name in _REGISTRY and type(_REGISTRY[cls.type_name]).__qualname__ != cls.__qualname__:
+                raise TypeError(f"source type {cls.type_name!r} is declared twice")
+            _REGISTRY[cls.type_name] = cls()
+
 
 _REGISTRY: dict[str, Extractor] = {}
-
-
-def register(cls: type[Extractor]) -> type[Extractor]:
-    _REGISTRY[cls.type_name] = cls()
-    return cls
+_loaded = False
 
 
 def _load_all() -> None:
-    if len(_REGISTRY) < len(_MODULES):
-        for name in _MODULES:
-            importlib.import_module(f"{__name__}.{name}")
+    """Import every extractor module of this package once (a module per source type, `_*` are helpers)."""
+    global _loaded
+    if _loaded:
+        return
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    _loaded = True
 
 
 def get(type_name: str) -> Extractor:
@@ -76,3 +89,13 @@ def get(type_name: str) -> Extractor:
 def known_types() -> list[str]:
     _load_all()
     return sorted(_REGISTRY)
+
+
+def run(source: SourceConfig, response: Response) -> Extraction:
+    """Run the source's extractor; a crash on hostile input is a parse-error outcome, never a traceback."""
+    try:
+        return get(source.type).extract(source, response)
+    except RecursionError:
+        return Extraction(outcome=Outcome.PARSE_ERROR, error="document nests too deeply")
+    except Exception as exc:  # noqa: BLE001 - any extractor bug on a hostile page must not stop the pass
+        return Extraction(outcome=Outcome.PARSE_ERROR, error=f"{type(exc).__name__}: {exc}"[:300])

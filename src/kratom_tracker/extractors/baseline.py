@@ -8,10 +8,11 @@ import io
 import re
 from pathlib import Path
 
-from .. import models, regions
-from ..config import SourceConfig
-from ..models import Assertion, Extraction, Response
-from . import Extractor, Option, register
+from kratom_tracker import regions
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.values import Assertion, Extraction, Response
+from kratom_tracker.vocab import Outcome, Status, Substance
 
 COLUMNS = ("jurisdiction", "substance", "status", "detail", "effective_date", "summary", "source_url",
            "source_type", "last_verified")
@@ -24,7 +25,6 @@ def _existing_file(value: object) -> str:
     return value
 
 
-@register
 class BaselineExtractor(Extractor):
     type_name = "baseline"
     needs_url = False
@@ -37,13 +37,13 @@ class BaselineExtractor(Extractor):
         try:
             body = path.read_bytes()
         except OSError as exc:
-            return Response(url=path.as_uri(), outcome=models.CONNECTION_ERROR, error=f"cannot read {path}: {exc}")
+            return Response(url=path.as_uri(), outcome=Outcome.CONNECTION_ERROR, error=f"cannot read {path}: {exc}")
         return Response(url=path.as_uri(), status=200, headers={"content-type": "text/csv; charset=utf-8"}, body=body)
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         assertions, problems = parse_rows(response.text)
         if not assertions:
-            return Extraction(outcome=models.EMPTY if not problems else models.PARSE_ERROR,
+            return Extraction(outcome=Outcome.EMPTY if not problems else Outcome.PARSE_ERROR,
                               error="; ".join(problems[:5]) or "the baseline has no rows")
         return Extraction(assertions=assertions, warnings=problems)
 
@@ -74,10 +74,10 @@ def parse_rows(text: str) -> tuple[list[Assertion], list[str]]:
 def _row_problem(row: dict[str, str]) -> str:
     if not regions.is_valid_code(row["jurisdiction"]):
         return f"unknown jurisdiction {row['jurisdiction']!r}"
-    if row["substance"] not in models.SUBSTANCES:
-        return f"substance {row['substance']!r} is not one of {', '.join(models.SUBSTANCES)}"
-    if row["status"] not in models.STATUSES:
-        return f"status {row['status']!r} is not one of {', '.join(models.STATUSES)}"
+    if row["substance"] not in {s.value for s in Substance}:
+        return f"substance {row['substance']!r} is not one of {', '.join(Substance)}"
+    if row["status"] not in {s.value for s in Status}:
+        return f"status {row['status']!r} is not one of {', '.join(Status)}"
     if row["effective_date"] and not _DATE.match(row["effective_date"]):
         return f"effective_date {row['effective_date']!r} is not YYYY-MM-DD"
     if not row["source_url"].startswith(("http://", "https://")):

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from .. import checks, models
-from ..config import SourceConfig
-from ..models import Assertion, Extraction, Item, Response
-from . import Extractor, Option, register
+from kratom_tracker import checks
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.values import Assertion, Extraction, Item, Response
+from kratom_tracker.vocab import Outcome
 
 DOCUMENTS_URL = "https://www.federalregister.gov/api/v1/documents.json"
 PER_PAGE = 100
@@ -49,7 +50,6 @@ _SEVEN_OH = re.compile(r"(?i)\b7-?hydroxy-?mitragynine\b|\b7-OH\b")
 _THRESHOLD = re.compile(r"(?i)\babove a (?:specified )?threshold\b")
 
 
-@register
 class FederalRegisterExtractor(Extractor):
     type_name = "federal-register"
     needs_url = False
@@ -68,11 +68,11 @@ class FederalRegisterExtractor(Extractor):
         try:
             answer = json.loads(response.text)
         except ValueError:
-            return Extraction(outcome=models.PARSE_ERROR, error="the answer is not JSON")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error="the answer is not JSON")
         if not isinstance(answer, dict) or not isinstance(answer.get("results", []), list):
-            return Extraction(outcome=models.PARSE_ERROR, error="not a Federal Register search answer")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error="not a Federal Register search answer")
         if "results" not in answer and not isinstance(answer.get("count"), int):
-            return Extraction(outcome=models.PARSE_ERROR, error="no `results` and no `count`: not a search answer")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error="no `results` and no `count`: not a search answer")
         pattern = re.compile(source.option("match")) if source.option("match") else None
         documents = [d for d in answer.get("results", []) if isinstance(d, dict) and d.get("document_number")]
         # Public-inspection documents leave that list when they are published: not a withdrawal.

@@ -6,14 +6,14 @@ import re
 import time
 from typing import Any
 
-from .. import checks, models
-from ..config import SourceConfig
-from ..extract import fold_lines, looks_binary, parse_html, text_lines
-from ..models import Extraction, Item, Response, sha256_hex
-from . import Extractor, Option, register
+from kratom_tracker import checks
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors._html import fold_lines, looks_binary, parse_html, text_lines
+from kratom_tracker.values import Extraction, Item, Response, sha256_hex
+from kratom_tracker.vocab import Outcome
 
 
-@register
 class FeedExtractor(Extractor):
     type_name = "feed"
     help = "an RSS or Atom feed; `match` (regex over title and summary) keeps relevant items; emits notice events"
@@ -26,21 +26,21 @@ class FeedExtractor(Extractor):
         import feedparser
 
         if not response.body.strip():
-            return Extraction(outcome=models.EMPTY, error="the feed body is empty")
+            return Extraction(outcome=Outcome.EMPTY, error="the feed body is empty")
         if looks_binary(response.body.lstrip(b"\xef\xbb\xbf")):
-            return Extraction(outcome=models.PARSE_ERROR, error="binary content, not a feed")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error="binary content, not a feed")
         parsed = feedparser.parse(response.body, response_headers={"content-type": response.headers.get(
             "content-type", "application/xml")})
         entries = parsed.get("entries") or []
         if entries and parsed.get("bozo") and _cut_short(response.body):
             # feedparser reads what arrived of a cut-off feed; its last item would look changed
-            return Extraction(outcome=models.PARSE_ERROR, error="the feed is cut short (its root element "
+            return Extraction(outcome=Outcome.PARSE_ERROR, error="the feed is cut short (its root element "
                               "never closes)")
         if not entries:
             if parsed.get("bozo") or not parsed.get("feed"):
                 reason = str(parsed.get("bozo_exception", "no feed found"))[:200]
-                return Extraction(outcome=models.PARSE_ERROR, error=f"not a readable RSS/Atom feed: {reason}")
-            return Extraction(outcome=models.EMPTY, error="the feed has no items")
+                return Extraction(outcome=Outcome.PARSE_ERROR, error=f"not a readable RSS/Atom feed: {reason}")
+            return Extraction(outcome=Outcome.EMPTY, error="the feed has no items")
         items = feed_items(entries)
         pattern = source.option("match")
         ignore = [re.compile(p) for p in source.option("ignore", ())]

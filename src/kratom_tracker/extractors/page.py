@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .. import checks, models
-from ..config import SourceConfig
-from ..extract import drop_ignored, looks_binary, parse_html, select, text_lines
-from ..models import Extraction, Response
-from . import Extractor, Option, register
+from kratom_tracker import checks
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors._html import drop_ignored, looks_binary, parse_html, select, text_lines
+from kratom_tracker.values import Extraction, Response
+from kratom_tracker.vocab import Outcome
 
 
-@register
 class PageExtractor(Extractor):
     type_name = "page"
     help = "one HTML page; `select` (CSS) picks the part that matters; emits content events (a text diff)"
@@ -20,17 +20,17 @@ class PageExtractor(Extractor):
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         if not response.body.strip():
-            return Extraction(outcome=models.EMPTY, error="the page body is empty")
+            return Extraction(outcome=Outcome.EMPTY, error="the page body is empty")
         if looks_binary(response.body):
-            return Extraction(outcome=models.PARSE_ERROR, error=f"binary content ({response.content_type or 'no type'})")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error=f"binary content ({response.content_type or 'no type'})")
         root = parse_html(response.text)
         if root is None:
-            return Extraction(outcome=models.PARSE_ERROR, error="not parseable as HTML")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error="not parseable as HTML")
         selector = source.option("select", "body")
         matches = select(root, selector)
         if not matches:
-            return Extraction(outcome=models.SELECTOR_MISSING, error=f"selector {selector!r} matched nothing")
+            return Extraction(outcome=Outcome.SELECTOR_MISSING, error=f"selector {selector!r} matched nothing")
         lines = drop_ignored(text_lines(matches), source.option("ignore", ()))
         if not lines:
-            return Extraction(outcome=models.EMPTY, error=f"selector {selector!r} matched only empty text")
+            return Extraction(outcome=Outcome.EMPTY, error=f"selector {selector!r} matched only empty text")
         return Extraction(lines=lines)

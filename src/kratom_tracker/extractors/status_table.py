@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .. import checks, models, regions
-from ..config import SourceConfig
-from ..models import Assertion, Extraction, Response
-from . import Extractor, Option, register
+from kratom_tracker import checks, regions
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.values import Assertion, Extraction, Response
+from kratom_tracker.vocab import Outcome
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -118,7 +119,6 @@ PARSERS: dict[str, Callable[[str, SourceConfig], ParsedTable]] = {
 }
 
 
-@register
 class StatusTableExtractor(Extractor):
     type_name = "status-table"
     help = "a page or CSV listing status per jurisdiction; a named `parser` maps its rows; emits status events"
@@ -128,9 +128,9 @@ class StatusTableExtractor(Extractor):
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         if not response.body.strip():
-            return Extraction(outcome=models.EMPTY, error="the table is empty")
+            return Extraction(outcome=Outcome.EMPTY, error="the table is empty")
         table = PARSERS[source.option("parser")](response.text, source)
         if not table.assertions:
-            outcome = models.EMPTY if table.rows == 0 and not table.warnings else models.PARSE_ERROR
+            outcome = Outcome.EMPTY if table.rows == 0 and not table.warnings else Outcome.PARSE_ERROR
             return Extraction(outcome=outcome, error="; ".join(table.warnings[:3]) or "no rows in the table")
         return Extraction(assertions=table.assertions, warnings=table.warnings)

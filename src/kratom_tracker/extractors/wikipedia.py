@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from .. import checks, models
-from ..config import SourceConfig
-from ..extract import fold_lines, looks_binary
-from ..models import Extraction, Response
-from . import Extractor, Option, register
+from kratom_tracker import checks
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors._html import fold_lines, looks_binary
+from kratom_tracker.values import Extraction, Response
+from kratom_tracker.vocab import Outcome
 
 _HEADING = re.compile(r"^(={2,6})\s*(.+?)\s*\1\s*$", re.MULTILINE)
 _REDIRECT = re.compile(r"^\s*#REDIRECT\s*\[\[([^\]|#]+)", re.IGNORECASE)
@@ -51,7 +52,6 @@ class Wikitext:
     revid: int | None = None
 
 
-@register
 class WikipediaExtractor(Extractor):
     type_name = "wikipedia"
     help = ("one section of a MediaWiki article (url: https://<wiki>/wiki/<Title>), read from its wikitext "
@@ -76,31 +76,31 @@ class WikipediaExtractor(Extractor):
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         if not response.body.strip():
-            return Extraction(outcome=models.EMPTY, error="the answer is empty")
+            return Extraction(outcome=Outcome.EMPTY, error="the answer is empty")
         if looks_binary(response.body):
-            return Extraction(outcome=models.PARSE_ERROR, error=f"binary content ({response.content_type or 'no type'})")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error=f"binary content ({response.content_type or 'no type'})")
         try:
             page = _read_answer(response, fallback_title=article_title(source.url or ""))
         except _Refused as refused:
             return Extraction(outcome=refused.outcome, error=refused.reason)
         redirect = _REDIRECT.match(page.text)
         if redirect:
-            return Extraction(outcome=models.SELECTOR_MISSING,
+            return Extraction(outcome=Outcome.SELECTOR_MISSING,
                               error=f"{page.title!r} is now a redirect to {redirect.group(1).strip()!r}; "
                                     "point the source's url at that article")
         names = source.option("section", ())
         found = cut_section(page.text, names)
         if found is None:
-            return Extraction(outcome=models.SELECTOR_MISSING,
+            return Extraction(outcome=Outcome.SELECTOR_MISSING,
                               error=f"no section headed {' or '.join(repr(n) for n in names)} in {page.title!r}")
         heading, body = found
         too_deep = check_nesting(body)
         if too_deep:
-            return Extraction(outcome=models.PARSE_ERROR, error=f"section {heading!r}: {too_deep}")
+            return Extraction(outcome=Outcome.PARSE_ERROR, error=f"section {heading!r}: {too_deep}")
         patterns = [re.compile(p) for p in source.option("ignore", ())]
         lines = [line for line in [heading, *wikitext_lines(body)] if not any(p.search(line) for p in patterns)]
         if len(lines) <= 1:
-            return Extraction(outcome=models.EMPTY, error=f"section {heading!r} has no text")
+            return Extraction(outcome=Outcome.EMPTY, error=f"section {heading!r} has no text")
         event_data: dict[str, Any] = {"article": page.title, "section": heading}
         if page.revid:
             event_data["revid"] = page.revid
@@ -133,23 +133,23 @@ def _read_answer(response: Response, fallback_title: str) -> Wikitext:
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        raise _Refused(models.PARSE_ERROR, f"not valid JSON: {exc}") from None
+        raise _Refused(Outcome.PARSE_ERROR, f"not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
-        raise _Refused(models.PARSE_ERROR, "the API answer is not a JSON object")
+        raise _Refused(Outcome.PARSE_ERROR, "the API answer is not a JSON object")
     error = doc.get("error")
     if isinstance(error, dict):
         code, info = str(error.get("code", "")), str(error.get("info", ""))[:200]
         if code in ("missingtitle", "invalidtitle", "nosuchpageid"):
-            raise _Refused(models.SELECTOR_MISSING, f"the article does not exist ({code}: {info})")
-        raise _Refused(models.PARSE_ERROR, f"MediaWiki API error {code}: {info}")
+            raise _Refused(Outcome.SELECTOR_MISSING, f"the article does not exist ({code}: {info})")
+        raise _Refused(Outcome.PARSE_ERROR, f"MediaWiki API error {code}: {info}")
     parse = doc.get("parse")
     if not isinstance(parse, dict):
-        raise _Refused(models.PARSE_ERROR, "the API answer has no `parse` object")
+        raise _Refused(Outcome.PARSE_ERROR, "the API answer has no `parse` object")
     wikitext = parse.get("wikitext")
     if isinstance(wikitext, dict):  # formatversion=1 nests the text under "*"
         wikitext = wikitext.get("*")
     if not isinstance(wikitext, str):
-        raise _Refused(models.PARSE_ERROR, "the API answer has no wikitext (ask for prop=wikitext)")
+        raise _Refused(Outcome.PARSE_ERROR, "the API answer has no wikitext (ask for prop=wikitext)")
     revid = parse.get("revid")
     return Wikitext(text=wikitext, title=str(parse.get("title") or fallback_title),
                     revid=revid if isinstance(revid, int) and not isinstance(revid, bool) else None)

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import regions, render
-from .config import Config, NotifyTarget
-from .store import Store, utc_now
+from kratom_tracker import regions
+from kratom_tracker.config.model import Config, NotifyTarget
+from kratom_tracker.publish import render
+from kratom_tracker.store import Store, utc_now
 
 log = logging.getLogger(__name__)
 

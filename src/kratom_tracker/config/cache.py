@@ -17,8 +17,17 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .models import sha256_hex
+from kratom_tracker import __version__, extractors
+from kratom_tracker.config.model import (
+    Config,
+    FetchSettings,
+    NotifyTarget,
+    Politeness,
+    PublishSettings,
+    SchedulerSettings,
+    SourceConfig,
+)
+from kratom_tracker.values import sha256_hex
 
 _FORMAT = 1
 
@@ -85,17 +94,7 @@ def _encode_source(source) -> dict[str, Any]:
     return out
 
 
-def _decode(doc: dict[str, Any], path: Path):
-    from .config import (
-        Config,
-        FetchSettings,
-        NotifyTarget,
-        Politeness,
-        PublishSettings,
-        SchedulerSettings,
-        SourceConfig,
-    )
-
+def _decode(doc: dict[str, Any], path: Path) -> Config:
     sources = []
     for raw in doc["sources"]:
         options = {key: tuple(value) if was_tuple else value for key, value, was_tuple in raw.pop("options")}
@@ -109,9 +108,7 @@ def _decode(doc: dict[str, Any], path: Path):
                   fetch=FetchSettings(**doc["fetch"]))
 
 
-def _paths_still_exist(config) -> bool:
-    from . import extractors
-
+def _paths_still_exist(config: Config) -> bool:
     for source in config.sources:
         extractor = extractors.get(source.type)
         for key, option in extractor.options.items():

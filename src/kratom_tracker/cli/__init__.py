@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from . import __version__
-from .config import Config, ConfigError, db_path, is_packaged, load, sources_path
+from kratom_tracker import __version__
+from kratom_tracker.config.loader import load
+from kratom_tracker.config.model import Config, ConfigError, db_path, is_packaged, sources_path
 
 EXIT_OK, EXIT_NOTHING_RAN, EXIT_USAGE = 0, 1, 2
 
@@ -135,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .regions import UnknownRegion
-    from .store import StoreError
+    from kratom_tracker.regions import UnknownRegion
+    from kratom_tracker.store import StoreError
 
     handlers = {
         "collect": cmd_collect, "changes": cmd_changes, "status": cmd_status, "publish": cmd_publish,
@@ -197,8 +198,8 @@ def parse_day(text: str | None, option: str) -> date | None:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from .pipeline import select_sources
-    from .store import Store
+    from kratom_tracker.engine.pipeline import select_sources
+    from kratom_tracker.store import Store
 
     config = load_config(args)
     try:
@@ -216,7 +217,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def collect_with_progress(config, store, sources, quiet: bool = False):
-    from .pipeline import run_pass
+    from kratom_tracker.engine.pipeline import run_pass
 
     if quiet:
         return run_pass(config, store, sources)
@@ -244,7 +245,7 @@ def after_collect(config: Config, store, event_ids: list[int]) -> None:
     if not config.notify:
         return
     try:
-        from .notify import deliver_pending, enqueue_events
+        from kratom_tracker.notify import deliver_pending, enqueue_events
     except ImportError:
         return
     if event_ids:
@@ -253,12 +254,12 @@ def after_collect(config: Config, store, event_ids: list[int]) -> None:
 
 
 def print_summary(summary) -> None:
-    from .models import CHANGED, INITIAL, NOT_MODIFIED, UNCHANGED
+    from kratom_tracker.vocab import Outcome
 
     counts = summary.counts
-    ok = sum(counts[o] for o in (INITIAL, CHANGED, UNCHANGED, NOT_MODIFIED))
-    print(f"sources: {len(summary.results)}  ok: {ok}  unchanged: {counts[UNCHANGED] + counts[NOT_MODIFIED]}  "
-          f"changed: {counts[CHANGED]}  new: {counts[INITIAL]}  failed: {len(summary.failed)}  "
+    ok = sum(counts[o] for o in (Outcome.INITIAL, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED))
+    print(f"sources: {len(summary.results)}  ok: {ok}  unchanged: {counts[Outcome.UNCHANGED] + counts[Outcome.NOT_MODIFIED]}  "
+          f"changed: {counts[Outcome.CHANGED]}  new: {counts[Outcome.INITIAL]}  failed: {len(summary.failed)}  "
           f"events written: {len(summary.event_ids)}")
     shown = 25  # a pass over thousands of unreachable sources should not bury the summary
     for result in summary.failed[:shown]:
@@ -274,8 +275,8 @@ def print_summary(summary) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    from .regions import lookup
-    from .store import Store
+    from kratom_tracker.regions import lookup
+    from kratom_tracker.store import Store
 
     region = lookup(args.region).code if args.region else None
     if args.limit is not None and args.limit < 1:
@@ -318,25 +319,25 @@ def print_events(events: list[dict]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .status import status_command
+    from kratom_tracker.rules import status_command
 
     return status_command(args)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .publish import publish_command
+    from kratom_tracker.publish import publish_command
 
     return publish_command(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve_command
+    from kratom_tracker.web.app import serve_command
 
     return serve_command(args)
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from .scheduler import schedule_command
+    from kratom_tracker.engine.scheduler import schedule_command
 
     return schedule_command(args)
 
@@ -356,14 +357,14 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if args.sources_command == "list":
         return sources_list(args)
     if args.sources_command == "test":
-        from .dryrun import test_command
+        from kratom_tracker.cli.dryrun import test_command
 
         return test_command(args)
     raise UsageError("sources: use check, list or test")
 
 
 def sources_list(args: argparse.Namespace) -> int:
-    from .health import source_health_rows
+    from kratom_tracker.engine.health import source_health_rows
 
     config = load_config(args)
     rows = source_health_rows(config, db_path(args.db))
@@ -392,7 +393,7 @@ def sources_list(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import shipped
+    from kratom_tracker import shipped
 
     target = Path(args.dir) / "sources.yaml"
     if target.exists():
@@ -414,7 +415,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from kratom_tracker.cli.demo import run_demo
 
     return run_demo(args)
 

@@ -20,9 +20,11 @@ from typing import Any
 
 from feedgen.feed import FeedGenerator
 
-from . import regions, render
-from .config import PublishSettings, db_path, load, sources_path
-from .store import Store
+from kratom_tracker import regions
+from kratom_tracker.config.loader import load
+from kratom_tracker.config.model import PublishSettings, db_path, sources_path
+from kratom_tracker.publish import render
+from kratom_tracker.store import Store
 
 FEED_FORMATS = ("atom", "rss", "json")
 CONTENT_TYPES = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}

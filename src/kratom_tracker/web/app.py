@@ -27,9 +27,11 @@ from markupsafe import Markup
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__, publish, regions, render
-from .config import Config, PublishSettings, db_path, load, sources_path
-from .store import Store, StoreError
+from kratom_tracker import __version__, publish, regions
+from kratom_tracker.config.loader import load
+from kratom_tracker.config.model import Config, PublishSettings, db_path, sources_path
+from kratom_tracker.publish import render
+from kratom_tracker.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +222,7 @@ def _region(text: str) -> regions.Region:
 
 
 def _since(text: str | None) -> str | None:
-    from .cli import UsageError, parse_since
+    from kratom_tracker.cli import UsageError, parse_since
 
     try:
         return parse_since(text)
@@ -238,14 +240,12 @@ def _as_of(text: str | None) -> date | None:
 
 
 def status_document(settings: ServerSettings, region_text: str, as_of: date | None = None) -> dict[str, Any]:
-    """The `status --json` answer, computed by status.py (the one implementation of the contract)."""
-    try:
-        from . import status
-    except ImportError:
-        raise ApiError(501, "status queries are not available in this build") from None
+    """The `status --json` answer, computed by rules.py (the one implementation of the contract)."""
+    from kratom_tracker import rules
+
     region = _region(region_text)
     try:
-        return status.status_document(region, settings.db, as_of)
+        return rules.status_document(region, settings.db, as_of)
     except StoreError as exc:
         raise ApiError(503, str(exc)) from None
 
@@ -268,7 +268,7 @@ def changes_page(settings: ServerSettings, region: str | None, kind: str | None,
 
 def source_rows(settings: ServerSettings) -> list[dict[str, Any]]:
     if settings.config is not None:
-        from .health import source_health_rows
+        from kratom_tracker.engine.health import source_health_rows
 
         return source_health_rows(settings.config, settings.db)
     if not settings.db.exists():
@@ -425,7 +425,7 @@ def load_server_settings(args: argparse.Namespace) -> ServerSettings:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from .cli import UsageError
+    from kratom_tracker.cli import UsageError
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: use a port from 1 to 65535")
@@ -447,7 +447,7 @@ def _check_can_listen(host: str, port: int) -> None:
     """Fail with a clear message (exit 2) rather than uvicorn's log line when the port is taken."""
     import socket
 
-    from .cli import UsageError
+    from kratom_tracker.cli import UsageError
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

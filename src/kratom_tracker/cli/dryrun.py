@@ -7,10 +7,10 @@ import argparse
 import mimetypes
 from pathlib import Path
 
-from .config import db_path
-from .detect import detect
-from .extract import extract
-from .models import Extraction, Response
+from kratom_tracker.config.model import db_path
+from kratom_tracker.detect import detect
+from kratom_tracker.extractors import run as extract
+from kratom_tracker.values import Extraction, Response
 
 
 class DryRunError(Exception):
@@ -32,7 +32,7 @@ def test_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from .cli import UsageError, load_config
+    from kratom_tracker.cli import UsageError, load_config
 
     config = load_config(args)
     try:
@@ -93,7 +93,7 @@ def _show_extraction(console, extraction: Extraction) -> None:
 def _stored_snapshot(db: Path, source_id: str) -> Extraction | None:
     if not db.exists():
         return None
-    from .store import Store
+    from kratom_tracker.store import Store
 
     with Store(db, readonly=True) as store:
         state = store.source_states().get(source_id)

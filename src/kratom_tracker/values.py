@@ -9,27 +9,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
-SUBSTANCES = ("leaf", "7-OH", "all")
-STATUSES = ("legal", "regulated", "banned", "pending", "unknown")
-EVENT_KINDS = ("content", "notice", "status")
-
-# Fetch outcomes. Only CHANGED ever produces an event; INITIAL sets a source's starting point.
-INITIAL = "initial"
-CHANGED = "changed"
-UNCHANGED = "unchanged"
-NOT_MODIFIED = "not-modified"
-HTTP_ERROR = "http-error"
-TIMEOUT = "timeout"
-CONNECTION_ERROR = "connection-error"
-ROBOTS_DENIED = "robots-denied"
-TOO_LARGE = "too-large"
-EMPTY = "empty"
-SELECTOR_MISSING = "selector-missing"
-PARSE_ERROR = "parse-error"
-OK_OUTCOMES = frozenset({INITIAL, CHANGED, UNCHANGED, NOT_MODIFIED})
-FAILED_OUTCOMES = frozenset(
-    {HTTP_ERROR, TIMEOUT, CONNECTION_ERROR, ROBOTS_DENIED, TOO_LARGE, EMPTY, SELECTOR_MISSING, PARSE_ERROR}
-)
+from kratom_tracker.vocab import Outcome
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -43,7 +23,7 @@ class Response:
     """One HTTP answer (or the reason there was none). `body` is already decompressed and capped."""
 
     url: str
-    outcome: str | None = None  # set when the fetch itself failed (timeout, http-error, ...)
+    outcome: Outcome | None = None  # set when the fetch itself failed (timeout, http-error, ...)
     status: int = 0
     final_url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
@@ -58,7 +38,7 @@ class Response:
     @cached_property
     def text(self) -> str:
         """The body decoded with the charset from the header, then the document, then detection."""
-        from .fetch import decode_text
+        from kratom_tracker.fetch import decode_text
 
         return decode_text(self.body, self.headers.get("content-type", ""))
 
@@ -107,7 +87,7 @@ class Extraction:
     lines: list[str] | None = None
     items: list[Item] | None = None
     assertions: list[Assertion] | None = None
-    outcome: str | None = None  # an extractor may refuse a document: EMPTY, SELECTOR_MISSING, PARSE_ERROR
+    outcome: Outcome | None = None  # an extractor may refuse a document: EMPTY, SELECTOR_MISSING, PARSE_ERROR
     error: str = ""
     warnings: list[str] = field(default_factory=list)
     # Context added to the events this extraction causes (e.g. a wiki revision id). Not part of the
@@ -157,7 +137,7 @@ class SourceResult:
     """Everything one run of one source produced; the store writes it in one transaction."""
 
     source_id: str
-    outcome: str
+    outcome: Outcome
     started_at: str
     duration_ms: int = 0
     http_status: int = 0
@@ -174,4 +154,4 @@ class SourceResult:
 
     @property
     def failed(self) -> bool:
-        return self.outcome in FAILED_OUTCOMES
+        return Outcome(self.outcome).failed

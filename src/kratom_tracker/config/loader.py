@@ -3,28 +3,34 @@ file is refused before anything runs (exit status 2 at the command line)."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import yaml
 
-from . import checks, shipped
-from .durations import parse_duration, parse_size
-from .models import EVENT_KINDS
+from kratom_tracker import checks, shipped
+from kratom_tracker.config import cache
+from kratom_tracker.config.model import (
+    DEFAULT_USER_AGENT,
+    Config,
+    ConfigError,
+    FetchSettings,
+    NotifyTarget,
+    Politeness,
+    PublishSettings,
+    SchedulerSettings,
+    SourceConfig,
+)
+from kratom_tracker.durations import parse_duration, parse_size
+from kratom_tracker.vocab import EventKind, NoticeKind
 
-DEFAULT_SOURCES = "sources.yaml"
-DEFAULT_DB = "data/tracker.db"
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 MAX_YAML_NODES = 200_000
 # A real sources.yaml nests about 5 levels; 50 leaves room for any hand-written file and stays far below both
 # libyaml's own limit (1000, whose wording changed in PyYAML 6.0.4) and Python's recursion limit.
 MAX_YAML_DEPTH = 50
-DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kratom-tracker)"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _COMMON_SOURCE_KEYS = {"id", "name", "type", "url", "jurisdiction", "tags", "interval", "timeout", "note",
@@ -32,111 +38,6 @@ _COMMON_SOURCE_KEYS = {"id", "name", "type", "url", "jurisdiction", "tags", "int
 _DEFAULT_KEYS = {"interval", "timeout", "max_bytes", "jitter"}
 _POLITENESS_KEYS = {"per_host_concurrency", "per_host_delay", "robots"}
 _TOP_KEYS = {"defaults", "user_agent", "politeness", "sources", "notify", "scheduler", "publish", "fetch"}
-
-
-class ConfigError(Exception):
-    """One or more problems in a sources.yaml, each `file:line: reason`."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-@dataclass(frozen=True)
-class Politeness:
-    per_host_concurrency: int = 2
-    per_host_delay: float = 1.0
-    robots: bool = True
-
-
-@dataclass(frozen=True)
-class NotifyTarget:
-    url: str
-    name: str
-    regions: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class SchedulerSettings:
-    jitter: float | None = None  # fraction of the interval; None means 0.1
-    failure_threshold: int = 3
-    stale_factor: float = 4.0
-    publish_delay: float = 60.0
-
-
-@dataclass(frozen=True)
-class PublishSettings:
-    max_entries: int = 200
-    base_url: str = "http://127.0.0.1:8080"
-    title: str = "kratom-tracker changes"
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    workers: int = 8
-    retries: int = 2
-    max_retry_wait: float = 30.0
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    id: str
-    type: str
-    name: str
-    jurisdiction: str
-    url: str | None = None
-    interval: float = 6 * 3600
-    timeout: float = 30.0
-    max_bytes: int = 10 * 1000 * 1000
-    tags: tuple[str, ...] = ()
-    note: str = ""
-    enabled: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)
-    line: int = 0
-
-    def option(self, key: str, default: Any = None) -> Any:
-        return self.options.get(key, default)
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    sources: tuple[SourceConfig, ...]
-    user_agent: str = DEFAULT_USER_AGENT
-    politeness: Politeness = Politeness()
-    notify: tuple[NotifyTarget, ...] = ()
-    scheduler: SchedulerSettings = SchedulerSettings()
-    publish: PublishSettings = PublishSettings()
-    fetch: FetchSettings = FetchSettings()
-
-    def source(self, source_id: str) -> SourceConfig:
-        for source in self.sources:
-            if source.id == source_id:
-                return source
-        raise KeyError(source_id)
-
-
-def sources_path(cli_value: str | None) -> Path:
-    """--sources, else $KRATOM_TRACKER_SOURCES, else ./sources.yaml, else the list shipped in the package."""
-    chosen = cli_value or os.environ.get("KRATOM_TRACKER_SOURCES")
-    if chosen:
-        return Path(chosen)
-    local = Path(DEFAULT_SOURCES)
-    return local if local.exists() else shipped.SOURCES
-
-
-def is_packaged(path: Path) -> bool:
-    """Whether `path` is the source list shipped inside the package (not an editable copy)."""
-    try:
-        return path.resolve() == shipped.SOURCES
-    except OSError:
-        return False
-
-
-def db_path(cli_value: str | None) -> Path:
-    return Path(cli_value or os.environ.get("KRATOM_TRACKER_DB") or DEFAULT_DB)
 
 
 def load(path: str | Path) -> Config:
@@ -147,13 +48,11 @@ def load(path: str | Path) -> Config:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     if raw is None:
         raise ConfigError([f"{path}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB; refused"])
-    from . import config_cache
-
-    cached = config_cache.lookup(path, raw)
+    cached = cache.lookup(path, raw)
     if cached is not None:
         return cached
     config = loads(raw, path)
-    config_cache.remember(path, raw, config)
+    cache.remember(path, raw, config)
     return config
 
 
@@ -372,7 +271,7 @@ class _Validator:
         return out
 
     def source(self, index: int, raw: Any, defaults: dict[str, Any]) -> SourceConfig | None:
-        from . import extractors, regions
+        from kratom_tracker import extractors, regions
 
         at = ("sources", index)
         if not isinstance(raw, dict):
@@ -447,7 +346,7 @@ class _Validator:
         )
 
     def notify(self, value: Any) -> list[NotifyTarget]:
-        from . import regions
+        from kratom_tracker import regions
 
         if value is None:
             return []
@@ -471,9 +370,9 @@ class _Validator:
                     self.fail(at + ("regions",), f"unknown region {region!r}; use codes such as US-FL")
             kind_list = _as_list(item.get("kinds", []))
             for kind in kind_list:
-                if kind not in EVENT_KINDS + ("source-failing", "source-recovered"):
-                    self.fail(at + ("kinds",), f"unknown kind {kind!r}; use {', '.join(EVENT_KINDS)}, "
-                              "source-failing, source-recovered")
+                known = [k.value for k in EventKind] + [k.value for k in NoticeKind]
+                if kind not in known:
+                    self.fail(at + ("kinds",), f"unknown kind {kind!r}; use {', '.join(known)}")
             out.append(NotifyTarget(url=url, name=str(item.get("name") or _redact(url)),
                                     regions=tuple(map(str, region_list)), kinds=tuple(map(str, kind_list)),
                                     line=self.lines.get(at, 0)))

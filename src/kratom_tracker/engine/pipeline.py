@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import extractors, models
-from .config import Config, SourceConfig
-from .detect import detect
-from .extract import extract
-from .fetch import Fetcher
-from .models import Extraction, Response, SourceResult, sha256_hex
-from .store import SourceState, Store, utc_now
+from kratom_tracker import extractors
+from kratom_tracker.config.model import Config, SourceConfig
+from kratom_tracker.detect import detect
+from kratom_tracker.extractors import run as extract
+from kratom_tracker.fetch import Fetcher
+from kratom_tracker.store import SourceState, Store, utc_now
+from kratom_tracker.values import Extraction, Response, SourceResult, sha256_hex
+from kratom_tracker.vocab import Outcome
 
 COMMIT_BATCH = 100  # sources written per transaction during a pass
 COMMIT_WAIT = 0.5  # seconds a fetched result may wait for its batch
@@ -84,7 +85,7 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
         fetched.last_modified = response.headers.get("last-modified")
         fetched.body_hash = sha256_hex(response.body + b"\0" + extractor.settings_fingerprint(source).encode())
         if fetched.body_hash == state.body_hash and state.snapshot_id is not None:
-            fetched.outcome = models.UNCHANGED  # byte-identical: no parse, no diff, no write
+            fetched.outcome = Outcome.UNCHANGED  # byte-identical: no parse, no diff, no write
         else:
             with extract_gate or contextlib.nullcontext():
                 _extract_into(fetched, response)
@@ -104,7 +105,7 @@ def _extract_into(fetched: Fetched, response: Response) -> None:
 
 def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) -> SourceResult:
     """Pure: turn a fetch and the last kept snapshot into what the store should write."""
-    result = SourceResult(source_id=fetched.source.id, outcome=fetched.outcome or models.UNCHANGED,
+    result = SourceResult(source_id=fetched.source.id, outcome=fetched.outcome or Outcome.UNCHANGED,
                           started_at=fetched.started_at, duration_ms=fetched.duration_ms,
                           http_status=fetched.http_status, error=fetched.error, bytes=fetched.bytes)
     extraction = fetched.extraction
@@ -115,13 +116,13 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
     snapshot_hash = fetched.snapshot_hash or sha256_hex(canonical)
     result.body_hash, result.etag, result.last_modified = fetched.body_hash, fetched.etag, fetched.last_modified
     if previous_snapshot is None:
-        result.outcome = models.INITIAL
+        result.outcome = Outcome.INITIAL
     elif snapshot_hash == state.snapshot_hash:
-        result.outcome = models.UNCHANGED  # new bytes, same meaning (markup, whitespace, ignored lines)
+        result.outcome = Outcome.UNCHANGED  # new bytes, same meaning (markup, whitespace, ignored lines)
         return result
     else:
         result.events = detect(fetched.source, Extraction.from_canonical(previous_snapshot), extraction)
-        result.outcome = models.CHANGED if result.events else models.UNCHANGED
+        result.outcome = Outcome.CHANGED if result.events else Outcome.UNCHANGED
     result.snapshot, result.snapshot_hash = canonical, snapshot_hash
     if extraction.assertions is not None:
         result.assertions = extraction.assertions

@@ -1,4 +1,4 @@
-"""The extract stage: HTML to normalised text lines, and the dispatch from a source to its extractor.
+"""HTML to normalised text lines: the helpers that HTML-reading extractors share.
 
 Text lines are what a person reads: one line per block element, whitespace folded, markup dropped.
 Comparing these lines (not the markup) is what makes markup-only and whitespace-only edits invisible."""
@@ -11,25 +11,11 @@ from collections.abc import Iterable
 
 from lxml import etree, html
 
-from . import extractors, models
-from .config import SourceConfig
-from .models import Extraction, Response
-
 BLOCK_TAGS = frozenset(
     ["address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "option", "legend"]
 )
 SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "head", "svg", "math", "iframe", "object", "embed", "canvas", "select"])
 _local = threading.local()
-
-
-def extract(source: SourceConfig, response: Response) -> Extraction:
-    """Run the source's extractor; a crash on hostile input is a parse-error outcome, never a traceback."""
-    try:
-        return extractors.get(source.type).extract(source, response)
-    except RecursionError:
-        return Extraction(outcome=models.PARSE_ERROR, error="document nests too deeply")
-    except Exception as exc:  # noqa: BLE001 - any extractor bug on a hostile page must not stop the pass
-        return Extraction(outcome=models.PARSE_ERROR, error=f"{type(exc).__name__}: {exc}"[:300])
 
 
 def parse_html(text: str) -> etree._Element | None:

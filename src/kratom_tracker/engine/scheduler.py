@@ -35,11 +35,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import models
-from .config import Config, ConfigError, SourceConfig, db_path, load, sources_path
-from .fetch import Fetcher
-from .pipeline import commit, fetch_and_extract
-from .store import SourceState, Store
+from kratom_tracker.config.loader import load
+from kratom_tracker.config.model import Config, ConfigError, SourceConfig, db_path, sources_path
+from kratom_tracker.engine.pipeline import commit, fetch_and_extract
+from kratom_tracker.fetch import Fetcher
+from kratom_tracker.store import SourceState, Store
+from kratom_tracker.vocab import Outcome
 
 log = logging.getLogger("kratom_tracker.scheduler")
 
@@ -313,7 +314,7 @@ class Daemon:
 
     def _enqueue_events(self, event_ids: list[int]) -> None:
         try:
-            from .notify import enqueue_events
+            from kratom_tracker.notify import enqueue_events
 
             enqueue_events(self.config, self.store, event_ids)
         except Exception:
@@ -349,7 +350,7 @@ class Daemon:
         if not self.config.notify:
             return
         try:
-            from .notify import enqueue_system_notice
+            from kratom_tracker.notify import enqueue_system_notice
 
             enqueue_system_notice(self.config, self.store, kind, title, body, jurisdiction=jurisdiction)
         except Exception:
@@ -363,12 +364,12 @@ class Daemon:
         with Store(self.db) as store:
             files = 0
             if self.feeds_dir is not None:
-                from .publish import publish_feeds
+                from kratom_tracker.publish import publish_feeds
 
                 files = len(publish_feeds(store, self.feeds_dir, config.publish))
             sent = ""
             if config.notify:
-                from .notify import deliver_pending
+                from kratom_tracker.notify import deliver_pending
 
                 report = deliver_pending(config, store)
                 sent = f" notifications sent={report.sent} failed={report.failed} pending={report.pending}"
@@ -376,10 +377,10 @@ class Daemon:
 
 
 def _failed_fetch(source: SourceConfig, exc: Exception):
-    from .pipeline import Fetched
-    from .store import utc_now
+    from kratom_tracker.engine.pipeline import Fetched
+    from kratom_tracker.store import utc_now
 
-    return Fetched(source=source, started_at=utc_now(), outcome=models.PARSE_ERROR,
+    return Fetched(source=source, started_at=utc_now(), outcome=Outcome.PARSE_ERROR,
                    error=f"{type(exc).__name__}: {exc}"[:500])
 
 

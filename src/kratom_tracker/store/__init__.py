@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 
-from . import models, regions
-from .config import SourceConfig
-from .models import Assertion, SourceResult
+from kratom_tracker import regions
+from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.values import Assertion, SourceResult
+from kratom_tracker.vocab import Outcome
 
 SCHEMA_VERSION = 1
 FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern, bounded for months of runs
@@ -265,7 +266,7 @@ class Store:
         )
         snapshot_id = None
         if result.snapshot is not None and result.snapshot_hash is not None:
-            reason = "initial" if result.outcome == models.INITIAL else ("change" if result.events else "quiet")
+            reason = "initial" if result.outcome == Outcome.INITIAL else ("change" if result.events else "quiet")
             cursor = exec_("INSERT OR IGNORE INTO snapshots (source_id, hash, content, created_at, reason) "
                            "VALUES (?,?,?,?,?)", [source.id, result.snapshot_hash, result.snapshot, now, reason])
             snapshot_id = cursor.lastrowid if cursor.rowcount == 1 else exec_(  # else: a version seen before

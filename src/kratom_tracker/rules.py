@@ -35,8 +35,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import regions
-from .regions import Region
+from kratom_tracker import regions
+from kratom_tracker.regions import Region
 
 SUBSTANCES_ANSWERED = ("leaf", "7-OH")
 RESTRICTIVENESS = {"unknown": 0, "legal": 1, "pending": 2, "regulated": 3, "banned": 4}
@@ -164,7 +164,7 @@ def build_document(region: Region, assertions: list[Row], as_of: date) -> dict[s
 
 def load_assertions(db: Path, region_code: str) -> list[Row]:
     """Current assertions of the region's chain; none when there is no database yet."""
-    from .store import Store
+    from kratom_tracker.store import Store
 
     if not Path(db).exists():
         return []
@@ -178,7 +178,7 @@ def status_document(region: Region, db: Path, as_of: date | None = None) -> dict
 
 def jurisdictions_below(db: Path, region_code: str) -> list[str]:
     """Codes strictly below the region that have assertions of their own (to point a reader there)."""
-    from .store import Store
+    from kratom_tracker.store import Store
 
     ranges = regions.sql_ranges(region_code)
     if not ranges or not Path(db).exists():
@@ -195,8 +195,8 @@ def jurisdictions_below(db: Path, region_code: str) -> list[str]:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK, parse_day
-    from .config import db_path
+    from kratom_tracker.cli import EXIT_OK, parse_day
+    from kratom_tracker.config.model import db_path
 
     region = regions.lookup(args.region)
     as_of = parse_day(args.as_of, "--as-of") or date.today()

@@ -15,9 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from . import extractors
-from .config import Config, db_path, load, loads, sources_path
-from .store import Store
+from kratom_tracker import extractors
+from kratom_tracker.config.loader import load, loads
+from kratom_tracker.config.model import Config, db_path, sources_path
+from kratom_tracker.store import Store
 
 DEMO_PREFIX = "demo-"
 
@@ -152,7 +153,7 @@ def _baseline_config(args: argparse.Namespace) -> Config | None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .cli import collect_with_progress, print_events, print_summary
+    from kratom_tracker.cli import collect_with_progress, print_events, print_summary
 
     baseline = _baseline_config(args)  # validated before anything runs
     out_dir = Path(args.out)
@@ -192,7 +193,7 @@ def _write_baseline(workdir: Path, name: str) -> None:
 
 def _publish(store: Store, out_dir: Path, config: Config) -> bool:
     try:
-        from .publish import publish_feeds
+        from kratom_tracker.publish import publish_feeds
     except ImportError:
         return False
     publish_feeds(store, out_dir, config.publish)

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .durations import format_duration
+from kratom_tracker.config.model import Config
+from kratom_tracker.durations import format_duration
 
 
 def source_health_rows(config: Config, db: Path, now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per configured source, merged with what the store recorded (if the database exists)."""
     recorded: dict[str, dict[str, Any]] = {}
     if db.exists():
-        from .store import Store
+        from kratom_tracker.store import Store
 
         with Store(db, readonly=True) as store:
             recorded = {row["id"]: row for row in store.sources_health()}

@@ -1,0 +1,127 @@
+"""The configuration as typed values, and every default in one place.
+
+The validator (`config.loader`) builds these from sources.yaml; every other layer reads them. Defaults live
+only here: the validator reads them from the dataclasses instead of restating them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kratom_tracker import shipped
+
+DEFAULT_SOURCES = "sources.yaml"
+DEFAULT_DB = "data/tracker.db"
+DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kratom-tracker)"
+DEFAULT_FEEDS = "data/feeds"
+
+
+class ConfigError(Exception):
+    """One or more problems in a sources.yaml, each `file:line: reason`."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Politeness:
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    robots: bool = True
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    url: str
+    name: str
+    regions: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    jitter: float | None = None  # fraction of the interval; None means 0.1
+    failure_threshold: int = 3
+    stale_factor: float = 4.0
+    publish_delay: float = 60.0
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    max_entries: int = 200
+    base_url: str = "http://127.0.0.1:8080"
+    title: str = "kratom-tracker changes"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    workers: int = 8
+    retries: int = 2
+    max_retry_wait: float = 30.0
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    id: str
+    type: str
+    name: str
+    jurisdiction: str
+    url: str | None = None
+    interval: float = 6 * 3600
+    timeout: float = 30.0
+    max_bytes: int = 10 * 1000 * 1000
+    tags: tuple[str, ...] = ()
+    note: str = ""
+    enabled: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    sources: tuple[SourceConfig, ...]
+    user_agent: str = DEFAULT_USER_AGENT
+    politeness: Politeness = Politeness()
+    notify: tuple[NotifyTarget, ...] = ()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    publish: PublishSettings = PublishSettings()
+    fetch: FetchSettings = FetchSettings()
+
+    def source(self, source_id: str) -> SourceConfig:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise KeyError(source_id)
+
+
+def sources_path(cli_value: str | None) -> Path:
+    """--sources, else $KRATOM_TRACKER_SOURCES, else ./sources.yaml, else the list shipped in the package."""
+    chosen = cli_value or os.environ.get("KRATOM_TRACKER_SOURCES")
+    if chosen:
+        return Path(chosen)
+    local = Path(DEFAULT_SOURCES)
+    return local if local.exists() else shipped.SOURCES
+
+
+def is_packaged(path: Path) -> bool:
+    """Whether `path` is the source list shipped inside the package (not an editable copy)."""
+    try:
+        return path.resolve() == shipped.SOURCES
+    except OSError:
+        return False
+
+
+def db_path(cli_value: str | None) -> Path:
+    return Path(cli_value or os.environ.get("KRATOM_TRACKER_DB") or DEFAULT_DB)
+
+
