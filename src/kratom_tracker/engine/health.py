@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kratom_tracker import timefmt
 from kratom_tracker.config.model import Config
 from kratom_tracker.durations import format_duration
 
@@ -44,5 +45,5 @@ def is_stale(last_success_at: str | None, last_fetch_at: str | None, threshold_s
         return False
     if last_success_at is None:
         return True
-    success = datetime.strptime(last_success_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return (now - success).total_seconds() > threshold_seconds
+    success = timefmt.parse_timestamp(last_success_at)
+    return success is None or (now - success).total_seconds() > threshold_seconds

@@ -35,6 +35,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from kratom_tracker import timefmt
 from kratom_tracker.config.loader import load
 from kratom_tracker.config.model import Config, ConfigError, SourceConfig, db_path, sources_path
 from kratom_tracker.engine.pipeline import commit, fetch_and_extract
@@ -83,12 +84,6 @@ def jitter_seconds(source: SourceConfig, config: Config) -> float:
     return source.interval * fraction
 
 
-def _parse_utc(timestamp: str | None) -> datetime | None:
-    if not timestamp:
-        return None
-    return datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
 def first_run_times(sources: list[SourceConfig], states: dict[str, SourceState],
                     now: datetime) -> dict[str, datetime]:
     """When each source should first run after a (re)start, from what the store last recorded.
@@ -99,7 +94,7 @@ def first_run_times(sources: list[SourceConfig], states: dict[str, SourceState],
     planned: dict[str, datetime] = {}
     due: list[SourceConfig] = []
     for source in sources:
-        last = _parse_utc(states.get(source.id, SourceState()).last_fetch_at)
+        last = timefmt.parse_timestamp(states.get(source.id, SourceState()).last_fetch_at)
         next_at = last + timedelta(seconds=source.interval) if last else None
         if next_at is None or next_at <= now:
             due.append(source)
@@ -378,7 +373,7 @@ class Daemon:
 
 def _failed_fetch(source: SourceConfig, exc: Exception):
     from kratom_tracker.engine.pipeline import Fetched
-    from kratom_tracker.store import utc_now
+    from kratom_tracker.timefmt import utc_now
 
     return Fetched(source=source, started_at=utc_now(), outcome=Outcome.PARSE_ERROR,
                    error=f"{type(exc).__name__}: {exc}"[:500])

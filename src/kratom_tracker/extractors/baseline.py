@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 
-from kratom_tracker import regions
+from kratom_tracker import regions, timefmt
 from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors import Extractor, Option
 from kratom_tracker.values import Assertion, Extraction, Response
@@ -16,7 +15,6 @@ from kratom_tracker.vocab import Outcome, Status, Substance
 
 COLUMNS = ("jurisdiction", "substance", "status", "detail", "effective_date", "summary", "source_url",
            "source_type", "last_verified")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _existing_file(value: object) -> str:
@@ -78,7 +76,7 @@ def _row_problem(row: dict[str, str]) -> str:
         return f"substance {row['substance']!r} is not one of {', '.join(Substance)}"
     if row["status"] not in {s.value for s in Status}:
         return f"status {row['status']!r} is not one of {', '.join(Status)}"
-    if row["effective_date"] and not _DATE.match(row["effective_date"]):
+    if row["effective_date"] and not timefmt.DAY.match(row["effective_date"]):
         return f"effective_date {row['effective_date']!r} is not YYYY-MM-DD"
     if not row["source_url"].startswith(("http://", "https://")):
         return "source_url must be an http(s) URL"

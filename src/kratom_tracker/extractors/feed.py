@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
-from kratom_tracker import checks
+from kratom_tracker import checks, timefmt
 from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors import Extractor, Option
 from kratom_tracker.extractors._html import fold_lines, looks_binary, parse_html, text_lines
@@ -83,7 +82,7 @@ def _entry_date(entry: Any) -> str:
     for field in ("published_parsed", "updated_parsed"):
         value = entry.get(field)
         if value:
-            return time.strftime("%Y-%m-%dT%H:%M:%SZ", value)
+            return timefmt.format_struct_time(value)
     return str(entry.get("published") or entry.get("updated") or "").strip()
 
 

@@ -14,13 +14,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kratom_tracker import checks, regions
+from kratom_tracker import checks, regions, timefmt
 from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors import Extractor, Option
 from kratom_tracker.values import Assertion, Extraction, Response
 from kratom_tracker.vocab import Outcome
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass
@@ -102,7 +100,7 @@ def parse_kratomnewstoday_csv(text: str, source: SourceConfig) -> ParsedTable:
 
 def _knt_assertion(row: dict[str, str], code: str, category: str, substance: str, status: str,
                    source: SourceConfig) -> Assertion:
-    key_date = row.get("key_date", "") if _DATE.match(row.get("key_date", "")) else ""
+    key_date = row.get("key_date", "") if timefmt.DAY.match(row.get("key_date", "")) else ""
     effective = key_date if key_date and "effective" in category.lower() else None
     detail = category + (f"; key date {key_date}" if key_date and not effective else "")
     url = row.get("primary_source", "")
@@ -111,7 +109,7 @@ def _knt_assertion(row: dict[str, str], code: str, category: str, substance: str
     as_of = row.get("as_of", "")
     return Assertion(jurisdiction=code, substance=substance, status=status, effective_date=effective,
                      evidence_url=url, quote=" ".join(row.get("status_summary_2026", "").split())[:600],
-                     detail=detail, evidence_kind="secondary", verified_on=as_of if _DATE.match(as_of) else "")
+                     detail=detail, evidence_kind="secondary", verified_on=as_of if timefmt.DAY.match(as_of) else "")
 
 
 PARSERS: dict[str, Callable[[str, SourceConfig], ParsedTable]] = {

@@ -18,7 +18,8 @@ from typing import Any
 from kratom_tracker import regions
 from kratom_tracker.config.model import Config, NotifyTarget
 from kratom_tracker.publish import render
-from kratom_tracker.store import Store, utc_now
+from kratom_tracker.store import Store
+from kratom_tracker.timefmt import utc_now
 
 log = logging.getLogger(__name__)
 

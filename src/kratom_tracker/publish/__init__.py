@@ -20,7 +20,7 @@ from typing import Any
 
 from feedgen.feed import FeedGenerator
 
-from kratom_tracker import regions
+from kratom_tracker import regions, timefmt
 from kratom_tracker.config.loader import load
 from kratom_tracker.config.model import PublishSettings, db_path, sources_path
 from kratom_tracker.publish import render
@@ -75,7 +75,7 @@ def _when(timestamp: str | None) -> datetime:
 
 
 def _rfc3339(timestamp: str | None) -> str:
-    return _when(timestamp).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timefmt.format_timestamp(_when(timestamp))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Running sources: one pass (`pipeline`), the daemon (`scheduler`), source health (`health`)."""
