@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
@@ -155,3 +155,92 @@ class SourceResult:
     @property
     def failed(self) -> bool:
         return Outcome(self.outcome).failed
+
+
+# -- what the store gives back (reads cross boundaries typed, like writes) ------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored change: a row of `events` (the diff feed is the list of these)."""
+
+    id: int
+    kind: str
+    source_id: str
+    jurisdiction: str
+    detected_at: str
+    title: str
+    summary: str = ""
+    diff: str = ""
+    url: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Event:
+        """From the columns of `events` in declaration order, `data` as stored JSON text."""
+        event_id, kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data = row
+        return cls(id=event_id, kind=kind, source_id=source_id, jurisdiction=jurisdiction,
+                   detected_at=detected_at, title=title or "", summary=summary or "", diff=diff or "",
+                   url=url or "", data=json.loads(data) if data else {})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `changes --json` contract: the columns of `events`, `data` as an object."""
+        return asdict(self)
+
+
+EVENT_COLUMNS = tuple(f.name for f in fields(Event))
+
+
+@dataclass(frozen=True)
+class StoredAssertion:
+    """A current assertion as the store keeps it: the claim, its evidence, and where it came from."""
+
+    jurisdiction: str
+    substance: str
+    status: str
+    detail: str = ""
+    effective_date: str | None = None
+    source_id: str = ""
+    evidence_url: str = ""
+    quote: str = ""
+    observed_at: str = ""
+    evidence_kind: str = ""
+    verified_on: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """What the store knows of one source's runs (the health view joins it with the configuration)."""
+
+    id: str
+    type: str
+    name: str
+    url: str | None
+    jurisdiction: str
+    last_fetch_at: str | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
+    last_http_status: int | None = None
+    last_success_at: str | None = None
+    last_change_at: str | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class FailureState:
+    """A source's failure streak and whether its `source-failing` notice was sent."""
+
+    consecutive_failures: int
+    failing_notified: bool
+    last_outcome: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    title: str
+    body: str

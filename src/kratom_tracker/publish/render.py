@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import nh3
 
+from kratom_tracker.values import Event
+
 MAX_DIFF_LINES = 400  # a feed entry or a dashboard card never carries a whole rewritten page
 MAX_QUOTE_CHARS = 1000
 _TAG_LIKE = re.compile(r"[<>]")
@@ -65,11 +67,11 @@ def plain_title(text: str) -> str:
     return " ".join(text.split())[:300]
 
 
-def event_title(event: dict[str, Any]) -> str:
+def event_title(event: Event) -> str:
     """Region, substance or source, and what happened. Status titles from detect already lead with the
     jurisdiction ("US-TN leaf: regulated → banned, effective 2026-07-01"); others get it prefixed."""
-    title = plain_title(event.get("title") or "")
-    jurisdiction = event.get("jurisdiction") or ""
+    title = plain_title(event.title or "")
+    jurisdiction = event.jurisdiction or ""
     if jurisdiction and not title.startswith(jurisdiction + " "):
         title = f"{jurisdiction}: {title}"
     return title
@@ -97,21 +99,21 @@ def diff_html(diff: str) -> str:
     return '<pre class="kt-diff">' + "\n".join(out) + "</pre>" if out else ""
 
 
-def evidence_items(event: dict[str, Any]) -> list[tuple[str | None, str]]:
+def evidence_items(event: Event) -> list[tuple[str | None, str]]:
     """(link, quote) pairs: for a status change the new assertions' citations, else the event's url
     with its summary."""
-    data = event.get("data") or {}
+    data = event.data or {}
     items: list[tuple[str | None, str]] = []
-    if event.get("kind") == "status":
+    if event.kind == "status":
         for assertion in (data.get("new") or data.get("old") or [])[:5]:
             if isinstance(assertion, dict):
                 items.append((safe_url(assertion.get("evidence_url")), str(assertion.get("quote") or "")))
     if not items:
-        items.append((safe_url(event.get("url")), str(event.get("summary") or "")))
+        items.append((safe_url(event.url), str(event.summary or "")))
     return [(url, quote[:MAX_QUOTE_CHARS]) for url, quote in items if url or quote]
 
 
-def evidence_html(event: dict[str, Any]) -> str:
+def evidence_html(event: Event) -> str:
     parts = []
     for url, quote in evidence_items(event):
         block = ""
@@ -124,19 +126,19 @@ def evidence_html(event: dict[str, Any]) -> str:
     return '<div class="kt-evidence">' + "".join(parts) + "</div>" if parts else ""
 
 
-def event_html(event: dict[str, Any]) -> str:
+def event_html(event: Event) -> str:
     """The entry content of a feed and the body of a dashboard card: the diff, then the evidence."""
-    meta = (f"<p><small>{html.escape(str(event.get('kind') or ''))} change detected "
-            f"{html.escape(str(event.get('detected_at') or ''))} by source "
-            f"<code>{html.escape(str(event.get('source_id') or ''))}</code></small></p>")
-    body = '<div class="kt-event">' + meta + diff_html(event.get("diff") or "") + evidence_html(event) + "</div>"
+    meta = (f"<p><small>{html.escape(str(event.kind or ''))} change detected "
+            f"{html.escape(str(event.detected_at or ''))} by source "
+            f"<code>{html.escape(str(event.source_id or ''))}</code></small></p>")
+    body = '<div class="kt-event">' + meta + diff_html(event.diff or "") + evidence_html(event) + "</div>"
     return sanitize(body)
 
 
-def event_text(event: dict[str, Any], link: str | None = None, max_diff_lines: int = 40) -> str:
+def event_text(event: Event, link: str | None = None, max_diff_lines: int = 40) -> str:
     """Plain text for notifications: title, what changed, evidence. Never markup."""
     lines = [event_title(event), ""]
-    diff = (event.get("diff") or "").splitlines()
+    diff = (event.diff or "").splitlines()
     lines += diff[:max_diff_lines]
     if len(diff) > max_diff_lines:
         lines.append(f"… {len(diff) - max_diff_lines} more lines")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,16 @@ if TYPE_CHECKING:
 
 from kratom_tracker import regions
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.values import Assertion, SourceResult
+from kratom_tracker.values import (
+    EVENT_COLUMNS,
+    Assertion,
+    Event,
+    FailureState,
+    OutboxMessage,
+    SourceHealth,
+    SourceResult,
+    StoredAssertion,
+)
 from kratom_tracker.vocab import Outcome
 
 SCHEMA_VERSION = 1
@@ -43,6 +52,13 @@ class SourceState:
     consecutive_failures: int = 0
     last_fetch_at: str | None = None
     last_success_at: str | None = None
+
+
+_STATE_COLUMNS = tuple(f.name for f in fields(SourceState))
+
+
+def _state(row: tuple) -> SourceState:
+    return SourceState(**dict(zip(_STATE_COLUMNS, row, strict=True)))
 
 
 # -- migrations: each takes the database from version N-1 to N; never edit one that has shipped ----------
@@ -217,13 +233,13 @@ class Store:
             "SELECT id, etag, last_modified, body_hash, snapshot_id, snapshot_hash, consecutive_failures, "
             "last_fetch_at, last_success_at FROM sources"
         ).fetchall()
-        return {r[0]: SourceState(*r[1:]) for r in rows}
+        return {r[0]: _state(r[1:]) for r in rows}
 
     def source_state(self, source_id: str) -> SourceState | None:
         row = self.db.execute(
             "SELECT etag, last_modified, body_hash, snapshot_id, snapshot_hash, consecutive_failures, "
             "last_fetch_at, last_success_at FROM sources WHERE id = ?", [source_id]).fetchone()
-        return SourceState(*row) if row else None
+        return _state(row) if row else None
 
     def snapshot_content(self, snapshot_id: int) -> str | None:
         row = self.db.execute("SELECT content FROM snapshots WHERE id = ?", [snapshot_id]).fetchone()
@@ -340,16 +356,13 @@ class Store:
 
     def events(self, region: str | None = None, kind: str | None = None, since: str | None = None,
                limit: int | None = None, before_id: int | None = None,
-               source_id: str | None = None) -> list[dict[str, Any]]:
+               source_id: str | None = None) -> list[Event]:
         """Events newest first; `region` covers the region and everything below it."""
         where, params = [], []
         if region:
-            clauses = ["jurisdiction = ?"]
-            params.append(region)
-            for low, high in regions.sql_ranges(region):
-                clauses.append("(jurisdiction >= ? AND jurisdiction < ?)")
-                params += [low, high]
-            where.append("(" + " OR ".join(clauses) + ")")
+            clause, region_params = _region_clause(region)
+            where.append(clause)
+            params += region_params
         if kind:
             where.append("kind = ?")
             params.append(kind)
@@ -362,16 +375,46 @@ class Store:
         if source_id:
             where.append("source_id = ?")
             params.append(source_id)
-        sql = ("SELECT id, kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data FROM events"
-               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC")
+        sql = (f"SELECT {_EVENT_SELECT} FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY id DESC")
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_event_row(row) for row in self.db.execute(sql, params).fetchall()]
+        return [Event.from_row(row) for row in self.db.execute(sql, params).fetchall()]
 
-    def current_assertions(self, jurisdictions: list[str] | None = None) -> list[dict[str, Any]]:
-        sql = ("SELECT jurisdiction, substance, status, detail, effective_date, source_id, evidence_url, quote, "
-               "observed_at, evidence_kind, verified_on FROM assertions WHERE retired_at IS NULL")
+    def events_by_id(self, event_ids: Iterable[int]) -> list[Event]:
+        """The events with these ids, oldest first (chunked: SQLite caps the parameters of one query)."""
+        ids = sorted(set(event_ids))
+        found: list[Event] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self.db.execute(f"SELECT {_EVENT_SELECT} FROM events WHERE id IN ({','.join('?' * len(chunk))}) "
+                                   "ORDER BY id", chunk).fetchall()
+            found += [Event.from_row(row) for row in rows]
+        return found
+
+    def events_at(self, jurisdictions: list[str], limit: int) -> list[Event]:
+        """The newest events of exactly these jurisdictions (not those below them)."""
+        if not jurisdictions:
+            return []
+        rows = self.db.execute(
+            f"SELECT {_EVENT_SELECT} FROM events WHERE jurisdiction IN ({','.join('?' * len(jurisdictions))}) "
+            "ORDER BY id DESC LIMIT ?", [*jurisdictions, limit]).fetchall()
+        return [Event.from_row(row) for row in rows]
+
+    def has_events(self) -> bool:
+        return self.db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+
+    def event_jurisdictions(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT DISTINCT jurisdiction FROM events").fetchall()}
+
+    def events_signature(self) -> tuple[int, int]:
+        """Changes whenever an event is added or removed: what a cache of rendered feeds is keyed by."""
+        count, newest = self.db.execute("SELECT COUNT(*), MAX(id) FROM events").fetchone()
+        return int(count), int(newest or 0)
+
+    def current_assertions(self, jurisdictions: list[str] | None = None) -> list[StoredAssertion]:
+        sql = f"SELECT {_ASSERTION_SELECT} FROM assertions WHERE retired_at IS NULL"
         params: list[Any] = []
         if jurisdictions is not None:
             if not jurisdictions:
@@ -379,15 +422,24 @@ class Store:
             sql += f" AND jurisdiction IN ({','.join('?' * len(jurisdictions))})"
             params = list(jurisdictions)
         sql += " ORDER BY jurisdiction, substance, effective_date, source_id, evidence_url"
-        cols = ("jurisdiction", "substance", "status", "detail", "effective_date", "source_id", "evidence_url",
-                "quote", "observed_at", "evidence_kind", "verified_on")
-        return [dict(zip(cols, row, strict=True)) for row in self.db.execute(sql, params).fetchall()]
+        return [StoredAssertion(*(value if value is not None or name == "effective_date" else ""
+                                  for name, value in zip(_ASSERTION_COLUMNS, row, strict=True)))
+                for row in self.db.execute(sql, params).fetchall()]
 
-    def sources_health(self) -> list[dict[str, Any]]:
-        cols = ("id", "type", "name", "url", "jurisdiction", "last_fetch_at", "last_outcome", "last_error",
-                "last_http_status", "last_success_at", "last_change_at", "consecutive_failures")
-        rows = self.db.execute(f"SELECT {', '.join(cols)} FROM sources ORDER BY id").fetchall()
-        return [dict(zip(cols, row, strict=True)) for row in rows]
+    def assertion_jurisdictions_below(self, region: str) -> list[str]:
+        """Codes strictly below `region` that have current assertions of their own."""
+        ranges = regions.sql_ranges(region)
+        if not ranges:
+            return []
+        clause = " OR ".join("(jurisdiction >= ? AND jurisdiction < ?)" for _ in ranges)
+        params = [bound for pair in ranges for bound in pair]
+        rows = self.db.execute(f"SELECT DISTINCT jurisdiction FROM assertions WHERE retired_at IS NULL AND ({clause}) "
+                               "ORDER BY jurisdiction", params).fetchall()
+        return [row[0] for row in rows]
+
+    def sources_health(self) -> list[SourceHealth]:
+        rows = self.db.execute(f"SELECT {', '.join(_HEALTH_COLUMNS)} FROM sources ORDER BY id").fetchall()
+        return [SourceHealth(*row[:-1], consecutive_failures=row[-1] or 0) for row in rows]
 
     def recent_fetches(self, source_id: str, limit: int = 20) -> list[dict[str, Any]]:
         cols = ("started_at", "duration_ms", "outcome", "http_status", "error", "bytes", "events")
@@ -395,9 +447,64 @@ class Store:
                                [source_id, limit]).fetchall()
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
+    # -- failure notices -------------------------------------------------------------------------------
 
-def _event_row(row: tuple) -> dict[str, Any]:
-    keys = ("id", "kind", "source_id", "jurisdiction", "detected_at", "title", "summary", "diff", "url", "data")
-    event = dict(zip(keys, row, strict=True))
-    event["data"] = json.loads(event["data"]) if event["data"] else {}
-    return event
+    def failure_state(self, source_id: str) -> FailureState | None:
+        row = self.db.execute("SELECT consecutive_failures, failing_notified, last_outcome, last_error "
+                              "FROM sources WHERE id = ?", [source_id]).fetchone()
+        if row is None:
+            return None
+        return FailureState(consecutive_failures=row[0] or 0, failing_notified=bool(row[1]), last_outcome=row[2],
+                            last_error=row[3])
+
+    def set_failing_notified(self, source_id: str, notified: bool) -> None:
+        self.db.execute("UPDATE sources SET failing_notified = ? WHERE id = ?", [int(notified), source_id])
+
+    # -- the notification outbox -------------------------------------------------------------------------
+
+    def outbox_add(self, target: str, event_id: int | None, kind: str, title: str, body: str, now: str) -> bool:
+        """Queue one message; False when this (target, event, kind) is queued already (idempotent)."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO outbox (target, event_id, kind, title, body, created_at) VALUES (?,?,?,?,?,?)",
+            [target, event_id, kind, title, body, now])
+        return cursor.rowcount > 0
+
+    def outbox_unsent(self, target: str, limit: int) -> list[OutboxMessage]:
+        rows = self.db.execute("SELECT id, title, body FROM outbox WHERE target = ? AND sent_at IS NULL "
+                               "ORDER BY id LIMIT ?", [target, limit]).fetchall()
+        return [OutboxMessage(*row) for row in rows]
+
+    def outbox_mark_sent(self, message_id: int, now: str) -> None:
+        self.db.execute("UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?",
+                        [now, message_id])
+
+    def outbox_mark_failed(self, message_id: int, error: str) -> None:
+        self.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                        [error, message_id])
+
+    def outbox_pending(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+    # -- upkeep ----------------------------------------------------------------------------------------------
+
+    def forget_sources(self, prefix: str) -> None:
+        """Delete every row of the sources whose id starts with `prefix` (the demo's own, before a rerun)."""
+        with self.transaction():
+            for table in ("snapshots", "events", "fetches", "assertions"):
+                self.db.execute(f"DELETE FROM {table} WHERE source_id LIKE ?", [prefix + "%"])
+            self.db.execute("DELETE FROM sources WHERE id LIKE ?", [prefix + "%"])
+
+
+_EVENT_SELECT = ", ".join(EVENT_COLUMNS)
+_ASSERTION_COLUMNS = tuple(f.name for f in fields(StoredAssertion))
+_ASSERTION_SELECT = ", ".join(_ASSERTION_COLUMNS)
+_HEALTH_COLUMNS = tuple(f.name for f in fields(SourceHealth))
+
+
+def _region_clause(region: str) -> tuple[str, list[str]]:
+    """`jurisdiction` is the region or below it, as ranges of the sorted codes (an index range scan)."""
+    clauses, params = ["jurisdiction = ?"], [region]
+    for low, high in regions.sql_ranges(region):
+        clauses.append("(jurisdiction >= ? AND jurisdiction < ?)")
+        params += [low, high]
+    return "(" + " OR ".join(clauses) + ")", params
