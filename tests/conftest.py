@@ -59,7 +59,9 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    etag: bool = True  # answer with an ETag and honour If-None-Match
+    # Answer with an ETag and honour If-None-Match: True derives it from the body, a string is sent as
+    # given (so a test can change the ETag while the bytes stay the same, as a "touch" on a server does).
+    etag: bool | str = True
     last_modified: str | None = None  # a fixed Last-Modified; None means the time the body was set
 
 
@@ -119,7 +121,8 @@ class Site:
                 if page.delay:
                     time.sleep(page.delay)
                 headers = dict(page.headers)
-                etag = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"' if page.etag else None
+                etag = page.etag if isinstance(page.etag, str) else (
+                    '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"' if page.etag else None)
                 if etag:
                     headers["ETag"] = etag
                 if page.last_modified:

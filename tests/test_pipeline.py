@@ -158,6 +158,25 @@ def test_conditional_get_sends_stored_etag_and_servers_last_modified(site, tmp_p
     assert second["user-agent"].startswith("kratom-tracker/")
 
 
+def test_validators_of_a_touched_page_are_kept_so_the_next_get_is_a_304(site, tmp_path):
+    # A "touch": same bytes, new ETag and Last-Modified. The byte-identical path must still keep the new
+    # validators, or every later request carries stale ones and gets a full 200 forever.
+    sources = write_sources(tmp_path, _page_source(site))
+    db = tmp_path / "t.db"
+    body = html_page("<p>Kratom is regulated.</p>")
+    site.set("/page", body, etag='"v1"', last_modified="Wed, 01 Jul 2026 10:00:00 GMT")
+    _collect(sources, db)
+    site.set("/page", body, etag='"v2"', last_modified="Thu, 02 Jul 2026 10:00:00 GMT")
+    _collect(sources, db)
+    assert _last_outcome(db, "watched") == "unchanged"
+    _collect(sources, db)
+    touched, after = site.requests_to("/page")[1:]
+    assert touched["if-none-match"] == '"v1"'
+    assert after["if-none-match"] == '"v2"'
+    assert after["if-modified-since"] == "Thu, 02 Jul 2026 10:00:00 GMT"
+    assert _last_outcome(db, "watched") == "not-modified"
+
+
 def test_clerk_feed_with_duplicate_guids_counts_items_once(site, tmp_path):
     feed = fixture_bytes("clerk_house_gov_floor_feed_rss_2026-10-03.xml")
     site.set("/feed", feed, content_type="application/rss+xml", etag=False)

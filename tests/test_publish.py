@@ -248,6 +248,24 @@ def test_republish_is_byte_identical_and_ids_survive_new_events(event_db, site):
     assert (out / "region/US-FL.atom").read_bytes() == first[out / "region/US-FL.atom"]  # untouched region
 
 
+def test_rss_channel_link_is_the_site_and_atom_keeps_rel_self(event_db):
+    # RSS's channel <link> is the website the feed belongs to (the dashboard), not the feed itself; the
+    # feed's own URL goes in atom:link rel=self, in RSS and Atom alike.
+    base = "https://tracker.example.org"
+    out = event_db.tmp / "feeds"
+    with Store(event_db.db, readonly=True) as store:
+        publish_feeds(store, out, PublishSettings(base_url=base))
+    atom = "{http://www.w3.org/2005/Atom}link"
+    for stem, site in (("all", f"{base}/"), ("region/US-FL", f"{base}/?q=US-FL")):
+        channel = etree.parse(str(out / f"{stem}.rss")).getroot().find("channel")
+        assert channel.findtext("link") == site
+        assert [(e.get("rel"), e.get("href")) for e in channel.findall(atom)] == [("self", f"{base}/feeds/{stem}.rss")]
+        parsed = feedparser.parse((out / f"{stem}.rss").read_bytes())
+        assert parsed.feed.link == site
+        atom_links = {e.get("rel"): e.get("href") for e in etree.parse(str(out / f"{stem}.atom")).getroot().findall(atom)}
+        assert atom_links == {"self": f"{base}/feeds/{stem}.atom", "alternate": site}
+
+
 def test_region_feed_holds_its_localities_and_not_its_siblings(event_db):
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:

@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 
 from conftest import run_cli
 from kratom_tracker.config.loader import load
-from kratom_tracker.web.app import ServerSettings, create_app
+from kratom_tracker.web.app import MAX_LIMIT, ServerSettings, create_app
 from test_publish import HOSTILE_MARKERS, all_events, assert_no_live_markup, build_event_db
 
 
@@ -106,6 +106,63 @@ def test_bad_parameters_answer_4xx_json(client, openapi, params, status):
     openapi.check("/api/changes", answer)
     assert answer.json()["error"]
     assert "Traceback" not in answer.text
+
+
+@pytest.mark.parametrize("query", [
+    "cursor=%C2%B9",  # '¹'.isdigit() is true, but int('¹') raises
+    "cursor=%D9%A3",  # an Arabic-Indic 3: never a cursor this server hands out
+    "since=%C2%B9d",
+])
+def test_digits_that_are_not_ascii_answer_400(client, openapi, query):
+    answer = client.get(f"/api/changes?{query}")
+    assert answer.status_code == 400, answer.text
+    openapi.check("/api/changes", answer)
+
+
+@pytest.mark.parametrize("query", [
+    "cursor=" + "9" * 30,  # past SQLite's 64-bit integers
+    "cursor=" + "9" * 5000,  # past the digits int() converts
+    "since=999999999999d",  # further back than datetime goes
+    "since=" + "9" * 5000 + "d",
+    "since=0001-01-01T00:00:00%2B01:00",  # in UTC that is before year 1
+])
+def test_out_of_range_cursor_and_since_mean_from_the_start(client, openapi, data, query):
+    answer = client.get(f"/api/changes?limit={MAX_LIMIT}&{query}")
+    assert answer.status_code == 200, answer.text
+    openapi.check("/api/changes", answer)
+    assert answer.json()["changes"] == all_events(data.db)
+
+
+def test_since_before_year_1000_is_compared_as_a_four_digit_year(client, data):
+    # strftime('%Y') leaves year 999 unpadded: '999-...' sorts after '2026-...' and hid every event.
+    answer = client.get("/api/changes", params={"since": "0999-01-01T00:00:00Z", "limit": MAX_LIMIT})
+    assert answer.json()["changes"] == all_events(data.db)
+
+
+def test_empty_parameters_mean_not_given(client, openapi):
+    everything = client.get("/api/changes").json()
+    for query in ("cursor=", "since=", "region=", "cursor=&since=&region="):
+        answer = client.get(f"/api/changes?{query}")
+        assert answer.status_code == 200, (query, answer.text)
+        openapi.check("/api/changes", answer)
+        assert answer.json() == everything
+
+
+@needs_status
+def test_empty_as_of_means_today(client, openapi):
+    answer = client.get("/api/status/US-FL?as_of=")
+    assert answer.status_code == 200, answer.text
+    openapi.check("/api/status/{region}", answer)
+    assert answer.json() == client.get("/api/status/US-FL").json()
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])
+def test_methods_not_served_answer_405_with_allow(client, method):
+    for path in ("/api/changes", "/api/sources", "/api/status/US-FL"):
+        answer = client.request(method, path)
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["allow"] == "GET", (method, path)
+        assert answer.json()["error"]
 
 
 def test_unknown_paths_and_feeds_answer_json_404(client):

@@ -169,11 +169,10 @@ def parse_since(text: str | None) -> str | None:
     """YYYY-MM-DD, an ISO timestamp or a span back from now (30d, 12h) to a UTC timestamp string."""
     if not text:
         return None
-    span = re.fullmatch(r"(\d+)\s*([dhm])", text.strip())
+    # ASCII digits only: `\d` also takes other scripts' digits, which no one types for a span.
+    span = re.fullmatch(r"([0-9]+)\s*([dhm])", text.strip())
     if span:
-        amount, unit = int(span.group(1)), span.group(2)
-        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
-        return (datetime.now(UTC) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _span_start(span.group(1), span.group(2))
     try:
         if len(text) == 10:
             return date.fromisoformat(text).isoformat() + "T00:00:00Z"
@@ -182,7 +181,28 @@ def parse_since(text: str | None) -> str | None:
         raise UsageError(f"--since {text!r}: use YYYY-MM-DD, an ISO timestamp, or a span such as 30d") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return _utc_stamp(parsed.astimezone(UTC))
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC; 9999-12-31T23:59-01:00 after 9999
+        return _utc_stamp(datetime.min if parsed.utcoffset() > timedelta(0) else datetime.max)
+
+
+def _span_start(digits: str, unit: str) -> str:
+    """The instant `digits` units back from now; a span reaching past year 1 means from the start."""
+    if len(digits) > 15:  # past datetime's range in any unit, and int() refuses 4300+ digits
+        return _utc_stamp(datetime.min)
+    amount = int(digits)
+    try:
+        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+        return _utc_stamp(datetime.now(UTC) - delta)
+    except OverflowError:
+        return _utc_stamp(datetime.min)
+
+
+def _utc_stamp(moment: datetime) -> str:
+    """The stored form, YYYY-MM-DDTHH:MM:SSZ. Not strftime('%Y'), which leaves years before 1000 unpadded
+    ('999-...'), and stamps are compared as text."""
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def parse_day(text: str | None, option: str) -> date | None:

@@ -110,12 +110,16 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
                           started_at=fetched.started_at, duration_ms=fetched.duration_ms,
                           http_status=fetched.http_status, error=fetched.error, bytes=fetched.bytes)
     extraction = fetched.extraction
+    if fetched.outcome == models.UNCHANGED and fetched.body_hash is not None:
+        # Byte-identical 200: the server may still have sent new validators (a "touch"). Keep them, or
+        # every later request carries stale ones and gets a full 200 instead of a 304.
+        _keep_validators(result, fetched)
     if fetched.outcome is not None or extraction is None:
         return result
     result.warnings = list(extraction.warnings)
     canonical = fetched.snapshot if fetched.snapshot is not None else extraction.canonical()
     snapshot_hash = fetched.snapshot_hash or sha256_hex(canonical)
-    result.body_hash, result.etag, result.last_modified = fetched.body_hash, fetched.etag, fetched.last_modified
+    _keep_validators(result, fetched)
     if previous_snapshot is None:
         result.outcome = Outcome.INITIAL
     elif snapshot_hash == state.snapshot_hash:
@@ -128,6 +132,12 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
     if extraction.assertions is not None:
         result.assertions = extraction.assertions
     return result
+
+
+def _keep_validators(result: SourceResult, fetched: Fetched) -> None:
+    """The body hash and validators of this 200 go to the store together: the next conditional GET and
+    the byte-identical check must both describe the same response."""
+    result.body_hash, result.etag, result.last_modified = fetched.body_hash, fetched.etag, fetched.last_modified
 
 
 def commit(store: Store, fetched: Fetched, state: SourceState) -> tuple[SourceResult, list[int]]:

@@ -110,8 +110,10 @@ def _feedgen(spec: FeedSpec, entries: list[_Entry], instance_id: str, settings: 
     fg.id(feed_id(instance_id, spec.stem))
     fg.title(spec.title)
     fg.author({"name": "kratom-tracker"})
-    fg.link(href=f"{settings.base_url}/" + (f"?q={spec.region}" if spec.region else ""), rel="alternate")
+    # Self first: feedgen writes the last link added as the RSS channel <link>, which RSS means to be the
+    # site (the dashboard), not the feed; the feed's own URL still goes out as atom:link rel=self.
     fg.link(href=self_link, rel="self")
+    fg.link(href=f"{settings.base_url}/" + (f"?q={spec.region}" if spec.region else ""), rel="alternate")
     fg.description(f"Changes recorded by kratom-tracker{' for ' + spec.region if spec.region else ''}, newest first.")
     fg.language("en")
     newest = _when(entries[0].updated if entries else None)

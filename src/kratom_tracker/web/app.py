@@ -135,6 +135,17 @@ class SourceHealth(BaseModel):
     stale: bool | None = None
 
 
+# The forms of the text parameters, in the description as well as in the code: "any string" told clients
+# (and schemathesis) that the server takes what it refuses. The empty string stays valid: `as_of=` and
+# the like (a form left blank) mean not given. Only documented here; the server still checks each and
+# answers 400 with its own message. Each replaces the `anyOf: [string, null]` FastAPI writes (a query
+# parameter cannot be null).
+_BLANK: dict[str, Any] = {"type": "string", "maxLength": 0}
+AS_OF_FORM: dict[str, Any] = {"anyOf": [{"type": "string", "format": "date"}, _BLANK]}
+SINCE_FORM: dict[str, Any] = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"},
+                                        {"type": "string", "pattern": r"^\s*[0-9]+\s*[dhm]\s*$"}, _BLANK]}
+CURSOR_FORM: dict[str, Any] = {"anyOf": [{"type": "string", "pattern": "^([0-9]*[1-9][0-9]*)?$"}]}  # a number > 0
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorAnswer, "description": "A bad parameter"},
     404: {"model": ErrorAnswer, "description": "Unknown region"},
@@ -231,7 +242,7 @@ def _since(text: str | None) -> str | None:
 
 
 def _as_of(text: str | None) -> date | None:
-    if text is None:
+    if not text:  # `as_of=` (a form left blank) means not given, as the description allows
         return None
     try:
         return date.fromisoformat(text)
@@ -250,13 +261,24 @@ def status_document(settings: ServerSettings, region_text: str, as_of: date | No
         raise ApiError(503, str(exc)) from None
 
 
+MAX_EVENT_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def _cursor(text: str | None) -> int | None:
+    """The event id a page starts below; `cursor=` means not given. Only ASCII digits: '¹'.isdigit() is
+    true but int('¹') raises. A cursor above every possible id pages from the newest, as no cursor does
+    (and binding it would overflow SQLite's integers)."""
+    if not text:
+        return None
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit()) or not digits:  # not a number, or 0
+        raise ApiError(400, f"cursor {text[:40]!r}: use the next_cursor of an earlier answer")
+    return MAX_EVENT_ID if len(digits) > 19 else min(int(digits), MAX_EVENT_ID)
+
+
 def changes_page(settings: ServerSettings, region: str | None, kind: str | None, since: str | None,
                  limit: int, cursor: str | None) -> dict[str, Any]:
-    before_id = None
-    if cursor is not None:
-        if not cursor.isdigit() or int(cursor) < 1:
-            raise ApiError(400, f"cursor {cursor!r}: use the next_cursor of an earlier answer")
-        before_id = int(cursor)
+    before_id = _cursor(cursor)
     code = _region(region).code if region else None
     since_value = _since(since)
     with _open(settings) as store:
@@ -301,7 +323,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/api/status/{region:path}", response_model=None, responses={200: {"model": StatusAnswer}, **_ERRORS},
              summary="What applies in a region (the `status --json` contract)")
-    def api_status(region: str, as_of: str | None = Query(None, description="YYYY-MM-DD")) -> JSONResponse:
+    def api_status(region: str, as_of: str | None = Query(None, description="YYYY-MM-DD",
+                                                          json_schema_extra=AS_OF_FORM)) -> JSONResponse:
         return JSONResponse(status_document(settings, region, _as_of(as_of)))
 
     @app.get("/api/changes", response_model=None, responses={200: {"model": ChangesAnswer}, **_ERRORS},
@@ -309,9 +332,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
     def api_changes(
         region: str | None = Query(None, description="code or name; covers everything below it"),
         kind: Literal["content", "notice", "status"] | None = Query(None),
-        since: str | None = Query(None, description="YYYY-MM-DD, an ISO timestamp or a span such as 30d"),
+        since: str | None = Query(None, description="YYYY-MM-DD, an ISO timestamp or a span such as 30d",
+                                  json_schema_extra=SINCE_FORM),
         limit: int = Query(50, ge=1, le=MAX_LIMIT),
-        cursor: str | None = Query(None, description="next_cursor of the previous page"),
+        cursor: str | None = Query(None, description="next_cursor of the previous page",
+                                   json_schema_extra=CURSOR_FORM),
     ) -> JSONResponse:
         return JSONResponse(changes_page(settings, region, kind, since, limit, cursor))
 
@@ -353,7 +378,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        # Keep the exception's headers: a 405 must say which methods are served (Allow, RFC 9110).
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
