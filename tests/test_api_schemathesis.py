@@ -20,14 +20,14 @@ from test_publish import build_event_db
 # none); each case is then sent to `api_app`. Not `schemathesis.pytest.from_fixture`: its lazy loader
 # fails on pytest 9.2 (it sets the removed `Function._nodeid`).
 schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(ServerSettings(db=Path("not-used.db"), feeds_dir=Path("not-used-feeds"))))
+    "/openapi.json", create_app(ServerSettings(db=Path("not-used.db"))))
 
 
 @pytest.fixture
 def api_app(site, tmp_path):
     """The server over a database with real events (US-FL, its locality, US-TX), as in test_server."""
     data = build_event_db(site, tmp_path)
-    return create_app(ServerSettings(db=data.db, feeds_dir=tmp_path / "served-feeds", config=load(data.sources)))
+    return create_app(ServerSettings(db=data.db, config=load(data.sources)))
 
 
 @schema.parametrize()

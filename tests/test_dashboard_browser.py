@@ -35,7 +35,7 @@ def _search_ready() -> str | None:
 @pytest.fixture
 def server(site, tmp_path):
     data = build_event_db(site, tmp_path)
-    settings = ServerSettings(db=data.db, feeds_dir=tmp_path / "feeds", config=load(data.sources))
+    settings = ServerSettings(db=data.db, config=load(data.sources))
     with running_app(create_app(settings)) as base:
         yield base
 

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kratom_tracker import extractors
+from kratom_tracker.charset import decode_text
 from kratom_tracker.config.loader import loads
 from kratom_tracker.config.model import ConfigError, SourceConfig
-from kratom_tracker.fetch import decode_text
 from kratom_tracker.values import Extraction, Response
 
 # KRATOM_TRACKER_FUZZ_EXAMPLES=5000 fuzzes for longer (minutes) than the default suite does (seconds).

@@ -160,7 +160,7 @@ def test_the_corpus_is_broad(hostile_db):
 def test_live_markup_never_becomes_stored_text(hostile_db, capsys):
     _, db, _ = hostile_db
     with Store(db, readonly=True) as store:
-        events = store.events()
+        events = [e.as_dict() for e in store.events()]
         snapshots = [row[0] for row in store.db.execute("SELECT content FROM snapshots").fetchall()]
     assert {e["source_id"] for e in events} == {"hostile-page", "hostile-feed", "hostile-baseline"}
     page_events = [e for e in events if e["source_id"] == "hostile-page"]
@@ -176,7 +176,7 @@ def test_live_markup_never_becomes_stored_text(hostile_db, capsys):
 def test_feed_summaries_are_plain_text(hostile_db):
     _, db, _ = hostile_db
     with Store(db, readonly=True) as store:
-        notices = [e for e in store.events() if e["source_id"] == "hostile-feed"]
+        notices = [e for e in [e.as_dict() for e in store.events()] if e["source_id"] == "hostile-feed"]
     assert len(notices) == 8
     for event in notices:
         assert [m for m in _all_markers() if m in event["summary"] + event["diff"]] == []
@@ -239,7 +239,7 @@ def client(hostile_db):
     from kratom_tracker.web.app import ServerSettings, create_app
 
     sources, db, tmp_path = hostile_db
-    settings = ServerSettings(db=db, feeds_dir=tmp_path / "served-feeds", config=load(sources))
+    settings = ServerSettings(db=db, config=load(sources))
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -309,7 +309,7 @@ def test_nothing_hostile_runs_in_a_real_browser(hostile_db):
     from kratom_tracker.web.app import ServerSettings, create_app
 
     sources, db, tmp_path = hostile_db
-    settings = ServerSettings(db=db, feeds_dir=tmp_path / "browser-feeds", config=load(sources))
+    settings = ServerSettings(db=db, config=load(sources))
     with running_app(create_app(settings)) as base, headless_chromium() as driver:
         for query in ("", "?q=US-FL/sarasota-county", "?q=%3C/textarea%3E%3Cscript%3Ewindow.__pwned%3D1%3C/script%3E"):
             driver.get(f"{base}/{query}")

@@ -66,8 +66,8 @@ def test_a_version_1_database_upgrades_without_loss(tmp_path):
     with Store(path) as store:
         assert store.meta("schema_version") == str(SCHEMA_VERSION)
         assert store.meta("instance_id") == "old-instance"  # the feed identity survives the upgrade
-        assert [e["title"] for e in store.events()] == ["FDA: page changed"]
-        assert store.current_assertions(["US-FL"])[0]["status"] == "banned"
+        assert [e["title"] for e in [e.as_dict() for e in store.events()]] == ["FDA: page changed"]
+        assert store.current_assertions(["US-FL"])[0].status == "banned"
         assert store.source_states()["fda"].snapshot_id == 2
     for table, rows in V1_ROWS.items():
         columns = list((rows if isinstance(rows, list) else [rows])[0])
@@ -75,7 +75,7 @@ def test_a_version_1_database_upgrades_without_loss(tmp_path):
     with Store(path) as store:  # opening again is a no-op
         assert store.meta("schema_version") == str(SCHEMA_VERSION)
     with Store(path, readonly=True) as reader:
-        assert len(reader.events()) == 1
+        assert len([e.as_dict() for e in reader.events()]) == 1
 
 
 def test_an_upgraded_database_keeps_working(tmp_path, site):
@@ -90,7 +90,7 @@ def test_an_upgraded_database_keeps_working(tmp_path, site):
     site.set("/p", html_page("<p>two</p>"))
     assert run_cli("collect", "--sources", str(sources), "--db", str(path), "--quiet") == 0
     with Store(path, readonly=True) as store:
-        assert [e["source_id"] for e in store.events()] == ["fresh", "fda"]
+        assert [e["source_id"] for e in [e.as_dict() for e in store.events()]] == ["fresh", "fda"]
 
 
 def test_an_empty_file_is_set_up_from_scratch(tmp_path):
@@ -98,7 +98,7 @@ def test_an_empty_file_is_set_up_from_scratch(tmp_path):
     path.write_bytes(b"")
     with Store(path) as store:
         assert store.meta("schema_version") == str(SCHEMA_VERSION)
-        assert store.events() == []
+        assert [e.as_dict() for e in store.events()] == []
 
 
 def _write_newer(path: Path) -> None:

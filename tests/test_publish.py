@@ -18,9 +18,11 @@ from bs4 import BeautifulSoup
 from lxml import etree
 
 from conftest import html_page, run_cli, write_sources
+from kratom_tracker import render
 from kratom_tracker.config.model import PublishSettings
-from kratom_tracker.publish import publish, publish_feeds, render
+from kratom_tracker.publish import publish
 from kratom_tracker.store import Store
+from kratom_tracker.values import Event
 
 # -- a database with events in US-FL, its locality US-FL/sarasota-county, and the sibling US-TX ----------
 
@@ -114,7 +116,7 @@ def collect(sources: Path, db: Path) -> int:
 
 def all_events(db: Path) -> list[dict]:
     with Store(db, readonly=True) as store:
-        return store.events()
+        return [e.as_dict() for e in store.events()]
 
 
 # -- checking for live markup ------------------------------------------------------------------------
@@ -231,7 +233,7 @@ def test_republish_is_byte_identical_and_ids_survive_new_events(event_db, site):
     out = event_db.tmp / "feeds"
     settings = PublishSettings()
     with Store(event_db.db, readonly=True) as store:
-        publish_feeds(store, out, settings)
+        publish(store, out, settings)
         first = {p: p.read_bytes() for p in feed_files(out)}
         report = publish(store, out, settings)
     assert report.changed == []
@@ -242,7 +244,7 @@ def test_republish_is_byte_identical_and_ids_survive_new_events(event_db, site):
                                  .replace("US-TX,leaf,regulated", "US-TX,leaf,banned"), encoding="utf-8")
     assert collect(event_db.sources, event_db.db) == 0
     with Store(event_db.db, readonly=True) as store:
-        publish_feeds(store, out, settings)
+        publish(store, out, settings)
     new_ids = entry_ids(out / "all.atom")
     assert new_ids[1:] == old_ids and new_ids[0] not in old_ids
     assert (out / "region/US-FL.atom").read_bytes() == first[out / "region/US-FL.atom"]  # untouched region
@@ -254,7 +256,7 @@ def test_rss_channel_link_is_the_site_and_atom_keeps_rel_self(event_db):
     base = "https://tracker.example.org"
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:
-        publish_feeds(store, out, PublishSettings(base_url=base))
+        publish(store, out, PublishSettings(base_url=base))
     atom = "{http://www.w3.org/2005/Atom}link"
     for stem, site in (("all", f"{base}/"), ("region/US-FL", f"{base}/?q=US-FL")):
         channel = etree.parse(str(out / f"{stem}.rss")).getroot().find("channel")
@@ -269,7 +271,7 @@ def test_rss_channel_link_is_the_site_and_atom_keeps_rel_self(event_db):
 def test_region_feed_holds_its_localities_and_not_its_siblings(event_db):
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:
-        publish_feeds(store, out, PublishSettings())
+        publish(store, out, PublishSettings())
     by_id = {e["id"]: e for e in all_events(event_db.db)}
 
     def jurisdictions(name: str) -> set[str]:
@@ -285,7 +287,7 @@ def test_region_feed_holds_its_localities_and_not_its_siblings(event_db):
 def test_titles_say_region_substance_and_what_happened(event_db):
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:
-        publish_feeds(store, out, PublishSettings())
+        publish(store, out, PublishSettings())
     titles = [e.title for e in feedparser.parse((out / "all.atom").read_bytes()).entries]
     assert "US-TX leaf: legal → regulated, effective 2026-07-01" in titles
     assert "US-FL/sarasota-county leaf: regulated → banned, effective 2026-07-01" in titles
@@ -295,7 +297,7 @@ def test_titles_say_region_substance_and_what_happened(event_db):
 def test_hostile_page_yields_no_live_markup_in_any_feed(event_db):
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:
-        publish_feeds(store, out, PublishSettings())
+        publish(store, out, PublishSettings())
     seen_markers = set()
     for path in feed_files(out):
         if path.suffix == ".json":
@@ -318,7 +320,7 @@ def test_hostile_page_yields_no_live_markup_in_any_feed(event_db):
 def test_max_entries_bounds_every_feed(event_db):
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:
-        publish_feeds(store, out, PublishSettings(max_entries=2))
+        publish(store, out, PublishSettings(max_entries=2))
     for path in feed_files(out):
         assert 1 <= len(entry_ids(path)) <= 2
 
@@ -360,9 +362,9 @@ def test_diff_html_marks_added_and_removed_lines_and_escapes_them():
 
 
 def test_event_text_for_notifications_has_no_markup():
-    event = {"id": 1, "kind": "notice", "jurisdiction": "US-TX", "title": "<b>Kratom</b> <script>x</script>",
-             "summary": "<img src=x onerror=y>", "diff": "+<a href='javascript:z'>a</a>", "url": "javascript:z",
-             "source_id": "s", "detected_at": "2026-01-01T00:00:00Z", "data": {}}
+    event = Event(id=1, kind="notice", jurisdiction="US-TX", title="<b>Kratom</b> <script>x</script>",
+                  summary="<img src=x onerror=y>", diff="+<a href='javascript:z'>a</a>", url="javascript:z",
+                  source_id="s", detected_at="2026-01-01T00:00:00Z", data={})
     text = render.event_text(event, link="http://127.0.0.1:8080/?q=US-TX")
     assert "<" not in text and ">" not in text
     assert "Evidence: javascript" not in text

@@ -23,9 +23,10 @@ import pytest
 from conftest import html_page, run_cli, write_sources
 from kratom_tracker.config.loader import load
 from kratom_tracker.config.model import SourceConfig
+from kratom_tracker.cli import schedule as schedule_cli
 from kratom_tracker.engine import scheduler
 from kratom_tracker.engine.health import source_health_rows
-from kratom_tracker.store import SourceState
+from kratom_tracker.store import SourceState, Store
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
@@ -189,7 +190,7 @@ def test_changes_publish_once_per_window_and_feeds_hold_them(site, tmp_path):
         wait_until(lambda: daemon.publisher.publishes > before, timeout=8, what="a publish")
         time.sleep(0.5)
         assert daemon.publisher.publishes == before + 1  # five sources changed, one publish
-        events = daemon.store.events()
+        events = [e.as_dict() for e in daemon.store.events()]
     assert len(events) == 5
     feed = json.loads((tmp_path / "feeds" / "all.json").read_text(encoding="utf-8"))
     assert len(feed["items"]) == 5
@@ -212,7 +213,8 @@ def test_failing_source_notifies_once_and_once_on_recovery(site, tmp_path):
         failing_from = fetches_of(site, "/flaky")
         wait_until(lambda: fetches_of(site, "/flaky") >= failing_from + 4, what="more failures")
         assert notices() == ["source-failing"]  # once per state change, not once per failure
-        rows = source_health_rows(load(sources), tmp_path / "t.db")
+        with Store(tmp_path / "t.db", readonly=True) as reader:
+            rows = [r.as_dict() for r in source_health_rows(load(sources), reader)]
         assert rows[0]["consecutive_failures"] >= 3
         site.set("/flaky", html_page("<p>ok</p>"))
         wait_until(lambda: notices() == ["source-failing", "source-recovered"], what="the recovery notice")
@@ -227,7 +229,8 @@ def test_failing_source_is_reported_stale(site, tmp_path):
     sources = write_sources(tmp_path, page_sources(site, [("gone", "/gone", "0.5s")], extra))
     with running(tmp_path, sources):
         wait_until(lambda: fetches_of(site, "/gone") >= 1, what="a run")
-    assert source_health_rows(load(sources), tmp_path / "t.db")[0]["stale"] is True
+    with Store(tmp_path / "t.db", readonly=True) as reader:
+        assert source_health_rows(load(sources), reader)[0].stale is True
 
 
 def test_reload_adds_and_removes_jobs_and_refuses_a_bad_file(site, tmp_path):
@@ -236,10 +239,10 @@ def test_reload_adds_and_removes_jobs_and_refuses_a_bad_file(site, tmp_path):
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "0.3s")], NO_JITTER))
     with running(tmp_path, sources) as daemon:
         (tmp_path / "sources.yaml").write_text("sources:\n  - id: a\n    bogus: 1\n", encoding="utf-8")
-        assert scheduler.try_reload(daemon, sources) is False
+        assert schedule_cli.try_reload(daemon, sources) is False
         assert [j.id for j in daemon.scheduler.get_jobs() if not j.id.startswith("~")] == ["a"]
         write_sources(tmp_path, page_sources(site, [("b", "/b", "0.3s")], NO_JITTER))
-        assert scheduler.try_reload(daemon, sources) is True
+        assert schedule_cli.try_reload(daemon, sources) is True
         wait_until(lambda: fetches_of(site, "/b") >= 1, what="the added source")
         a_runs = fetches_of(site, "/a")
         wait_until(lambda: fetches_of(site, "/b") >= 4, what="more runs of b")
@@ -252,7 +255,7 @@ def test_reload_with_a_shorter_interval_retimes_the_source(site, tmp_path):
     with running(tmp_path, sources) as daemon:
         wait_until(lambda: fetches_of(site, "/a") == 1, what="the first run")
         write_sources(tmp_path, page_sources(site, [("a", "/a", "0.3s")], NO_JITTER))
-        assert scheduler.try_reload(daemon, sources) is True
+        assert schedule_cli.try_reload(daemon, sources) is True
         wait_until(lambda: fetches_of(site, "/a") >= 4, what="runs on the new interval")
 
 
@@ -280,7 +283,7 @@ def stop_daemon(process: subprocess.Popen) -> int:
 def test_second_scheduler_on_the_same_database_is_refused(site, tmp_path, capsys):
     site.set("/a", html_page("<p>a</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "1h")]))
-    lock = scheduler.acquire_lock(tmp_path / "t.db")
+    lock = schedule_cli.acquire_lock(tmp_path / "t.db")
     try:
         code = run_cli("schedule", "--sources", str(sources), "--db", str(tmp_path / "t.db"))
     finally:

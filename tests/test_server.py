@@ -25,7 +25,7 @@ def data(site, tmp_path):
 
 @pytest.fixture
 def client(data):
-    settings = ServerSettings(db=data.db, feeds_dir=data.tmp / "served-feeds", config=load(data.sources))
+    settings = ServerSettings(db=data.db, config=load(data.sources))
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -244,7 +244,7 @@ def test_dashboard_has_no_live_markup_from_hostile_pages(client):
 
 
 def test_dashboard_without_database(tmp_path):
-    settings = ServerSettings(db=tmp_path / "none.db", feeds_dir=tmp_path / "feeds")
+    settings = ServerSettings(db=tmp_path / "none.db")
     with TestClient(create_app(settings)) as test_client:
         page = test_client.get("/")
         assert page.status_code == 200 and "No database yet" in page.text

@@ -9,6 +9,7 @@ import sqlite3
 from conftest import excerpt_text, html_page, run_cli, write_sources
 from kratom_tracker.config import loader as config_module
 from kratom_tracker.engine.health import source_health_rows
+from kratom_tracker.store import Store
 
 
 def _events(db) -> int:
@@ -50,7 +51,8 @@ def test_a_selector_that_stops_matching_is_reported_not_diffed(site, tmp_path, c
     assert row["consecutive_failures"] == 1
     assert _events(db) == 0  # not "everything was removed"
 
-    health = {r["id"]: r for r in source_health_rows(config_module.load(sources), db)}
+    with Store(db, readonly=True) as reader:
+        health = {r.id: r.as_dict() for r in source_health_rows(config_module.load(sources), reader)}
     assert health["solana"]["last_outcome"] == "selector-missing"
 
     capsys.readouterr()

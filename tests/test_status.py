@@ -13,16 +13,17 @@ import pytest
 from conftest import run_cli, write_sources
 from kratom_tracker import shipped
 from kratom_tracker.rules import applicable, current_for_chain
+from kratom_tracker.values import StoredAssertion
 
 DAY = date(2026, 11, 1)
 
 
 def _a(jurisdiction, substance, status, effective=None, source="s1", url=None, verified="2026-10-01"):
-    return {"jurisdiction": jurisdiction, "substance": substance, "status": status, "detail": "",
-            "effective_date": effective, "source_id": source,
-            "evidence_url": url or f"https://example.gov/{jurisdiction}/{substance}/{status}",
-            "quote": f"{jurisdiction} {status}", "observed_at": "2026-10-01T00:00:00Z", "evidence_kind": "primary",
-            "verified_on": verified}
+    return StoredAssertion(jurisdiction=jurisdiction, substance=substance, status=status, detail="",
+                           effective_date=effective, source_id=source,
+                           evidence_url=url or f"https://example.gov/{jurisdiction}/{substance}/{status}",
+                           quote=f"{jurisdiction} {status}", observed_at="2026-10-01T00:00:00Z",
+                           evidence_kind="primary", verified_on=verified)
 
 
 def test_no_data_is_unknown_never_an_error():
@@ -88,8 +89,8 @@ def test_a_future_dated_assertion_becomes_current_on_its_effective_date():
     on_the_day = applicable(rows, "US-TN", date(2026, 7, 1))["leaf"]
     assert on_the_day["status"] == "banned" and on_the_day["disputed"] is False
     assert on_the_day["effective_date"] == "2026-07-01"
-    assert [a["status"] for a in current_for_chain(rows, "US-TN", date(2026, 6, 30))] == ["legal"]
-    assert [a["status"] for a in current_for_chain(rows, "US-TN", date(2026, 7, 2))] == ["banned"]
+    assert [a.status for a in current_for_chain(rows, "US-TN", date(2026, 6, 30))] == ["legal"]
+    assert [a.status for a in current_for_chain(rows, "US-TN", date(2026, 7, 2))] == ["banned"]
 
 
 def test_a_claim_rechecked_after_a_change_disagrees_with_it():

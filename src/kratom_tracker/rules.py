@@ -1,4 +1,4 @@
-"""`kratom-tracker status REGION`: what applies in a place, per substance, with its evidence.
+"""The status rules: what applies in a place, per substance, with its evidence (pure; no I/O).
 
 The answer is computed from the current (not retired) assertions of the region and of every level
 above it (country → subdivision → locality), by a pure function (`applicable`) so that the command
@@ -27,62 +27,57 @@ Rules, in the order they are applied for one substance on one day:
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Iterable
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kratom_tracker import regions
 from kratom_tracker.regions import Region
+from kratom_tracker.values import StoredAssertion
+from kratom_tracker.vocab import Status, Substance
 
-SUBSTANCES_ANSWERED = ("leaf", "7-OH")
-RESTRICTIVENESS = {"unknown": 0, "legal": 1, "pending": 2, "regulated": 3, "banned": 4}
-IN_FORCE = frozenset({"legal", "regulated", "banned"})  # statuses that describe the law in force
 ASSERTION_FIELDS = ("jurisdiction", "substance", "status", "detail", "effective_date", "source_id",
                     "evidence_url", "quote", "observed_at")
 
-Row = dict[str, Any]  # one assertion as Store.current_assertions returns it
+Row = StoredAssertion
 
 
 # -- the pure core -----------------------------------------------------------------------------------
 
 
 def in_effect(assertion: Row, day: str) -> bool:
-    effective = assertion.get("effective_date") or ""
+    effective = assertion.effective_date or ""
     return not effective or effective <= day
 
 
 def _known_on(assertion: Row) -> str:
     """The day the claim was last known to hold: when a person verified it, else when we saw it."""
-    return (assertion.get("verified_on") or assertion.get("observed_at") or "")[:10]
+    return (assertion.verified_on or assertion.observed_at or "")[:10]
 
 
 def _applies_to(assertion: Row, substance: str) -> bool:
-    return assertion["substance"] in (substance, "all")
+    return assertion.substance in (substance, "all")
 
 
 def _rank(status: str) -> int:
-    return RESTRICTIVENESS.get(status, 0)
+    return Status.parse(status).rank
 
 
 def standing(assertions: Iterable[Row], jurisdiction: str, substance: str, day: str) -> list[Row]:
     """The assertions for one place and substance that apply on `day`, after the override and
     supersession rules above."""
-    candidates = [a for a in assertions if a["jurisdiction"] == jurisdiction and _applies_to(a, substance)
+    candidates = [a for a in assertions if a.jurisdiction == jurisdiction and _applies_to(a, substance)
                   and in_effect(a, day)]
-    specific_sources = {a.get("source_id") for a in candidates if a["substance"] == substance}
+    specific_sources = {a.source_id for a in candidates if a.substance == substance}
     if substance != "all":
-        candidates = [a for a in candidates if a["substance"] == substance or a.get("source_id") not in specific_sources]
+        candidates = [a for a in candidates if a.substance == substance or a.source_id not in specific_sources]
     return [a for a in candidates if not _superseded(a, candidates)]
 
 
 def _superseded(assertion: Row, others: list[Row]) -> bool:
-    mine = assertion.get("effective_date") or ""
+    mine = assertion.effective_date or ""
     known = _known_on(assertion)
-    return any((b.get("effective_date") or "") > mine and known < (b.get("effective_date") or "") for b in others)
+    return any((b.effective_date or "") > mine and known < (b.effective_date or "") for b in others)
 
 
 def _link(assertions: list[Row], jurisdiction: str, substance: str, day: str) -> dict[str, Any] | None:
@@ -90,26 +85,26 @@ def _link(assertions: list[Row], jurisdiction: str, substance: str, day: str) ->
     rows = standing(assertions, jurisdiction, substance, day)
     if not rows:
         return None
-    statuses = {a["status"] for a in rows}
+    statuses = {a.status for a in rows}
     status = max(statuses, key=_rank)
-    winners = [a for a in rows if a["status"] == status]
-    dates = sorted(a["effective_date"] for a in winners if a.get("effective_date"))
-    ordered = sorted(rows, key=lambda a: (-_rank(a["status"]), a.get("effective_date") or "", a.get("source_id") or "",
-                                          a.get("evidence_url") or ""))
-    details = sorted({a["detail"] for a in winners if a.get("detail")})
+    winners = [a for a in rows if a.status == status]
+    dates = sorted(a.effective_date for a in winners if a.effective_date)
+    ordered = sorted(rows, key=lambda a: (-_rank(a.status), a.effective_date or "", a.source_id or "",
+                                          a.evidence_url or ""))
+    details = sorted({a.detail for a in winners if a.detail})
     return {
         "status": status,
         "jurisdiction": jurisdiction,
         "effective_date": dates[0] if dates else None,
-        "disputed": len(statuses & IN_FORCE) > 1,
+        "disputed": sum(Status.parse(s).in_force for s in statuses) > 1,
         "detail": "; ".join(details),
         "evidence": [_evidence(a) for a in ordered],
     }
 
 
 def _evidence(a: Row) -> dict[str, Any]:
-    return {"source_id": a.get("source_id"), "url": a.get("evidence_url"), "quote": a.get("quote"),
-            "observed_at": a.get("observed_at"), "status": a["status"], "detail": a.get("detail") or ""}
+    return {"source_id": a.source_id, "url": a.evidence_url, "quote": a.quote,
+            "observed_at": a.observed_at, "status": a.status, "detail": a.detail or ""}
 
 
 def unknown_answer() -> dict[str, Any]:
@@ -123,7 +118,7 @@ def applicable(assertions: list[Row], region_code: str, as_of: date) -> dict[str
     day = as_of.isoformat()
     chain = regions.chain(region_code)
     answer: dict[str, Any] = {}
-    for substance in SUBSTANCES_ANSWERED:
+    for substance in (s.value for s in Substance.answered()):
         links = [(level, link) for level, jurisdiction in enumerate(chain)
                  if (link := _link(assertions, jurisdiction, substance, day)) is not None]
         if not links:
@@ -139,12 +134,12 @@ def current_for_chain(assertions: list[Row], region_code: str, as_of: date) -> l
     day = as_of.isoformat()
     out: list[Row] = []
     for jurisdiction in regions.chain(region_code):
-        here = [a for a in assertions if a["jurisdiction"] == jurisdiction and in_effect(a, day)]
-        for a in sorted(here, key=lambda a: (a["substance"], a.get("effective_date") or "", a.get("source_id") or "",
-                                             a.get("evidence_url") or "")):
-            overlapping = [b for b in here if b["substance"] in (a["substance"], "all")]
+        here = [a for a in assertions if a.jurisdiction == jurisdiction and in_effect(a, day)]
+        for a in sorted(here, key=lambda a: (a.substance, a.effective_date or "", a.source_id or "",
+                                             a.evidence_url or "")):
+            overlapping = [b for b in here if b.substance in (a.substance, "all")]
             if not _superseded(a, overlapping):
-                out.append({k: a.get(k) for k in ASSERTION_FIELDS})
+                out.append(a)
     return out
 
 
@@ -155,110 +150,18 @@ def build_document(region: Region, assertions: list[Row], as_of: date) -> dict[s
         "region": {"code": region.code, "name": region.name},
         "as_of": as_of.isoformat(),
         "applicable": applicable(assertions, region.code, as_of),
-        "assertions": current_for_chain(assertions, region.code, as_of),
+        "assertions": [{k: getattr(a, k) for k in ASSERTION_FIELDS}
+                       for a in current_for_chain(assertions, region.code, as_of)],
     }
 
 
-# -- reading the store -------------------------------------------------------------------------------
+class StoreReader(Protocol):
+    """What the rules read: the current assertions of some jurisdictions (the store implements it)."""
+
+    def current_assertions(self, jurisdictions: list[str] | None = None) -> list[StoredAssertion]: ...
 
 
-def load_assertions(db: Path, region_code: str) -> list[Row]:
-    """Current assertions of the region's chain; none when there is no database yet."""
-    from kratom_tracker.store import Store
-
-    if not Path(db).exists():
-        return []
-    with Store(db, readonly=True) as store:
-        return store.current_assertions(regions.chain(region_code))
-
-
-def status_document(region: Region, db: Path, as_of: date | None = None) -> dict[str, Any]:
-    return build_document(region, load_assertions(db, region.code), as_of or date.today())
-
-
-def jurisdictions_below(db: Path, region_code: str) -> list[str]:
-    """Codes strictly below the region that have assertions of their own (to point a reader there)."""
-    from kratom_tracker.store import Store
-
-    ranges = regions.sql_ranges(region_code)
-    if not ranges or not Path(db).exists():
-        return []
-    clause = " OR ".join("(jurisdiction >= ? AND jurisdiction < ?)" for _ in ranges)
-    params = [bound for pair in ranges for bound in pair]
-    with Store(db, readonly=True) as store:
-        rows = store.db.execute(f"SELECT DISTINCT jurisdiction FROM assertions WHERE retired_at IS NULL AND ({clause}) "
-                                "ORDER BY jurisdiction", params).fetchall()
-    return [r[0] for r in rows]
-
-
-# -- the command ---------------------------------------------------------------------------------------
-
-
-def status_command(args: argparse.Namespace) -> int:
-    from kratom_tracker.cli import EXIT_OK, parse_day
-    from kratom_tracker.config.model import db_path
-
-    region = regions.lookup(args.region)
-    as_of = parse_day(args.as_of, "--as-of") or date.today()
-    db = db_path(args.db)
-    if not db.exists():
-        print(f"note: no database at {db} yet; run `kratom-tracker collect` (or `demo`) first", file=sys.stderr)
-    document = status_document(region, db, as_of)
-    if args.json:
-        print(json.dumps(document, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    print_status(document, jurisdictions_below(db, region.code))
-    return EXIT_OK
-
-
-_STYLES = {"banned": "bold red", "regulated": "yellow", "pending": "magenta", "legal": "green", "unknown": "dim"}
-
-
-def print_status(document: dict[str, Any], below: list[str] | None = None) -> None:
-    """A table for people, then the citations behind each answer. Scraped text goes in as plain Text,
-    never as rich markup."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(highlight=False)
-    region = document["region"]
-    console.print(Text(f"{region['name']} ({region['code']}) — status as of {document['as_of']}", style="bold"))
-    chain = regions.chain(region["code"])
-    console.print(Text("chain: " + " → ".join(f"{regions.display_name(c)} ({c})" for c in chain), style="dim"))
-    table = Table()
-    for column in ("substance", "status", "from", "since", "disputed"):
-        table.add_column(column, overflow="fold")
-    for substance, entry in document["applicable"].items():
-        status = Text(entry["status"], style=_STYLES.get(entry["status"], ""))
-        if entry.get("detail"):
-            status.append(f" ({entry['detail']})")
-        table.add_row(Text(substance), status, Text(entry["jurisdiction"] or "—"), Text(entry["effective_date"] or "—"),
-                      Text("DISPUTED" if entry["disputed"] else "no", style="bold red" if entry["disputed"] else ""))
-    console.print(table)
-    for substance, entry in document["applicable"].items():
-        if entry["evidence"]:
-            console.print(Text(f"{substance} — evidence:", style="bold"))
-            console.print(_citations(entry["evidence"]))
-    if not document["assertions"]:
-        console.print(Text("no assertions on file for this region or above it: the answer is unknown", style="dim"))
-    if below:
-        shown = ", ".join(below[:8]) + (f" and {len(below) - 8} more" if len(below) > 8 else "")
-        console.print(Text(f"{len(below)} places below this region have their own assertions: {shown}", style="dim"))
-
-
-def _citations(evidence: list[dict[str, Any]]):
-    from rich.text import Text
-
-    text = Text()
-    for index, item in enumerate(evidence[:4]):
-        if index:
-            text.append("\n")
-        text.append(f"  [{item['status']}] ", style=_STYLES.get(item["status"], ""))
-        quote = " ".join((item.get("quote") or "").split())
-        text.append(quote[:240] + ("…" if len(quote) > 240 else ""))
-        text.append(f"\n    {item.get('url') or ''}  (source: {item.get('source_id')}, seen {item.get('observed_at')})",
-                    style="cyan")
-    if len(evidence) > 4:
-        text.append(f"\n  … {len(evidence) - 4} more citations in --json")
-    return text
+def status_document(region: Region, store: StoreReader | None, as_of: date | None = None) -> dict[str, Any]:
+    """The `status --json` answer for `region` from what `store` holds (unknown everywhere without one)."""
+    assertions = store.current_assertions(regions.chain(region.code)) if store is not None else []
+    return build_document(region, assertions, as_of or date.today())

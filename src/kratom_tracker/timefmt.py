@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SPAN = re.compile(r"(\d{1,6})\s*([dhm])")
+# ASCII digits only: `\d` also takes other scripts' digits, which no one types for a span.
+_SPAN = re.compile(r"([0-9]+)\s*([dhm])")
 _SPAN_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
@@ -22,10 +23,14 @@ def utc_now() -> str:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """`moment` as the stored UTC text form; a naive datetime is taken to be UTC already."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(TIMESTAMP)
+    """`moment` as the stored UTC text form; a naive datetime is taken to be UTC already. Not
+    strftime('%Y'), which leaves years before 1000 unpadded ('999-...'), and stamps are compared as text."""
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC; 9999-12-31T23:59-01:00 after 9999
+            moment = datetime.min if (moment.utcoffset() or timedelta(0)) > timedelta(0) else datetime.max
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def format_struct_time(value: time.struct_time) -> str:
@@ -49,8 +54,7 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
         return None
     span = _SPAN.fullmatch(text.strip())
     if span:
-        delta = timedelta(**{_SPAN_UNITS[span.group(2)]: int(span.group(1))})
-        return format_timestamp((now or datetime.now(UTC)) - delta)
+        return _span_start(span.group(1), span.group(2), now or datetime.now(UTC))
     try:
         if DAY.fullmatch(text):
             return date.fromisoformat(text).isoformat() + "T00:00:00Z"
@@ -58,6 +62,16 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
     except ValueError:
         raise ValueError(f"{text!r}: use YYYY-MM-DD, an ISO timestamp, or a span such as 30d") from None
     return format_timestamp(parsed)
+
+
+def _span_start(digits: str, unit: str, now: datetime) -> str:
+    """The instant `digits` units back from `now`; a span reaching past year 1 means from the start."""
+    if len(digits) > 15:  # past datetime's range in any unit, and int() refuses 4300+ digits
+        return format_timestamp(datetime.min)
+    try:
+        return format_timestamp(now - timedelta(**{_SPAN_UNITS[unit]: int(digits)}))
+    except OverflowError:
+        return format_timestamp(datetime.min)
 
 
 def parse_day(text: str | None) -> date | None:

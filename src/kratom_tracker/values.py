@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
+from kratom_tracker.charset import decode_text
 from kratom_tracker.vocab import Outcome
 
 
@@ -38,8 +39,6 @@ class Response:
     @cached_property
     def text(self) -> str:
         """The body decoded with the charset from the header, then the document, then detection."""
-        from kratom_tracker.fetch import decode_text
-
         return decode_text(self.body, self.headers.get("content-type", ""))
 
 

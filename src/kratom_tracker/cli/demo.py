@@ -16,8 +16,11 @@ from importlib import resources
 from pathlib import Path
 
 from kratom_tracker import extractors
+from kratom_tracker.cli import add_command, with_db
+from kratom_tracker.cli.changes import print_events
+from kratom_tracker.cli.collect import collect_with_progress, print_summary
 from kratom_tracker.config.loader import load, loads
-from kratom_tracker.config.model import Config, db_path, sources_path
+from kratom_tracker.config.model import DEFAULT_FEEDS, Config, db_path, sources_path
 from kratom_tracker.store import Store
 
 DEMO_PREFIX = "demo-"
@@ -135,14 +138,6 @@ def demo_config(base: str, workdir: Path) -> Config:
     return loads(text, workdir / "demo-sources.yaml")
 
 
-def _reset_demo_rows(store: Store) -> None:
-    """Forget earlier demo runs so the demo shows the same changes every time (event ids never repeat)."""
-    with store.transaction():
-        for table in ("snapshots", "events", "fetches", "assertions"):
-            store.db.execute(f"DELETE FROM {table} WHERE source_id LIKE ?", [DEMO_PREFIX + "%"])
-        store.db.execute("DELETE FROM sources WHERE id LIKE ?", [DEMO_PREFIX + "%"])
-
-
 def _baseline_config(args: argparse.Namespace) -> Config | None:
     path = sources_path(args.sources)
     if not path.exists():
@@ -152,8 +147,19 @@ def _baseline_config(args: argparse.Namespace) -> Config | None:
     return Config(path=config.path, sources=local, politeness=config.politeness) if local else None
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    from kratom_tracker.cli import collect_with_progress, print_events, print_summary
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = add_command(sub, "demo", "Offline demo: serve recorded documents on 127.0.0.1, collect twice (before and "
+                                 "after a real change), print the changes and publish the feeds.",
+                    "kratom-tracker demo && kratom-tracker changes")
+    with_db(p)
+    p.add_argument("--out", metavar="DIR", default=DEFAULT_FEEDS, help="where to publish the feeds")
+    p.add_argument("--sources", metavar="FILE",
+                   help="also load the cited baseline sources of this sources.yaml (default: sources.yaml, "
+                        "else the packaged list)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
 
     baseline = _baseline_config(args)  # validated before anything runs
     out_dir = Path(args.out)
@@ -162,7 +168,7 @@ def run_demo(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         _write_baseline(workdir, "baseline_2016-09.csv")
         config = demo_config(site.base, workdir)
-        _reset_demo_rows(store)
+        store.forget_sources(DEMO_PREFIX)  # the same changes every time (event ids never repeat)
         if baseline is not None:
             print(f"Loading the cited baseline from {baseline.path} ({len(baseline.sources)} sources)…")
             print_summary(collect_with_progress(baseline, store, list(baseline.sources), quiet=True))
@@ -173,7 +179,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print("\nPass 2 (after): the same URLs now serve the later versions")
         summary = collect_with_progress(config, store, list(config.sources), quiet=True)
         print_summary(summary)
-        events = [e for e in store.events() if e["id"] in set(summary.event_ids)]
+        events = store.events_by_id(summary.event_ids)[::-1]
         print(f"\n{len(events)} change(s) found:\n")
         print_events(events)
         published = _publish(store, out_dir, config)
@@ -192,9 +198,7 @@ def _write_baseline(workdir: Path, name: str) -> None:
 
 
 def _publish(store: Store, out_dir: Path, config: Config) -> bool:
-    try:
-        from kratom_tracker.publish import publish_feeds
-    except ImportError:
-        return False
-    publish_feeds(store, out_dir, config.publish)
+    from kratom_tracker.publish import publish
+
+    publish(store, out_dir, config.publish)
     return True

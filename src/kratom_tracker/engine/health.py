@@ -3,38 +3,56 @@ Shared by `sources list`, the HTTP API and the dashboard."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from kratom_tracker import timefmt
 from kratom_tracker.config.model import Config
 from kratom_tracker.durations import format_duration
+from kratom_tracker.store import Store
+from kratom_tracker.values import SourceHealth
 
 
-def source_health_rows(config: Config, db: Path, now: datetime | None = None) -> list[dict[str, Any]]:
-    """One row per configured source, merged with what the store recorded (if the database exists)."""
-    recorded: dict[str, dict[str, Any]] = {}
-    if db.exists():
-        from kratom_tracker.store import Store
+@dataclass(frozen=True)
+class HealthRow:
+    """One configured source with what the store recorded of it (the `/api/sources` and `sources list
+    --json` shape)."""
 
-        with Store(db, readonly=True) as store:
-            recorded = {row["id"]: row for row in store.sources_health()}
+    id: str
+    name: str
+    type: str
+    jurisdiction: str
+    url: str | None
+    interval: str
+    enabled: bool
+    last_fetch_at: str | None
+    last_outcome: str | None
+    last_error: str | None
+    last_success_at: str | None
+    last_change_at: str | None
+    consecutive_failures: int
+    stale: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def source_health_rows(config: Config, store: Store | None, now: datetime | None = None) -> list[HealthRow]:
+    """One row per configured source, merged with what the store recorded (none without a database)."""
+    recorded = {row.id: row for row in store.sources_health()} if store is not None else {}
     now = now or datetime.now(UTC)
     rows = []
     for source in config.sources:
-        seen = recorded.get(source.id, {})
-        row = {
-            "id": source.id, "name": source.name, "type": source.type, "jurisdiction": source.jurisdiction,
-            "url": source.url, "interval": format_duration(source.interval), "enabled": source.enabled,
-            "last_fetch_at": seen.get("last_fetch_at"), "last_outcome": seen.get("last_outcome"),
-            "last_error": seen.get("last_error"), "last_success_at": seen.get("last_success_at"),
-            "last_change_at": seen.get("last_change_at"),
-            "consecutive_failures": seen.get("consecutive_failures") or 0,
-        }
-        row["stale"] = is_stale(seen.get("last_success_at"), seen.get("last_fetch_at"),
-                                source.interval * config.scheduler.stale_factor, now)
-        rows.append(row)
+        seen = recorded.get(source.id) or SourceHealth(id=source.id, type=source.type, name=source.name,
+                                                       url=source.url, jurisdiction=source.jurisdiction)
+        rows.append(HealthRow(
+            id=source.id, name=source.name, type=source.type, jurisdiction=source.jurisdiction, url=source.url,
+            interval=format_duration(source.interval), enabled=source.enabled, last_fetch_at=seen.last_fetch_at,
+            last_outcome=seen.last_outcome, last_error=seen.last_error, last_success_at=seen.last_success_at,
+            last_change_at=seen.last_change_at, consecutive_failures=seen.consecutive_failures,
+            stale=is_stale(seen.last_success_at, seen.last_fetch_at,
+                           source.interval * config.scheduler.stale_factor, now)))
     return rows
 
 

@@ -110,7 +110,7 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
                           started_at=fetched.started_at, duration_ms=fetched.duration_ms,
                           http_status=fetched.http_status, error=fetched.error, bytes=fetched.bytes)
     extraction = fetched.extraction
-    if fetched.outcome == models.UNCHANGED and fetched.body_hash is not None:
+    if fetched.outcome == Outcome.UNCHANGED and fetched.body_hash is not None:
         # Byte-identical 200: the server may still have sent new validators (a "touch"). Keep them, or
         # every later request carries stale ones and gets a full 200 instead of a 304.
         _keep_validators(result, fetched)
@@ -250,8 +250,14 @@ class _Workers:
         return _DONE
 
 
+AfterCommit = Callable[[Store, SourceConfig, SourceResult, list[int]], object]
+
+
 def run_pass(config: Config, store: Store, sources: list[SourceConfig], fetcher: Fetcher | None = None,
-             on_result: Callable[[SourceResult], None] | None = None) -> PassSummary:
+             on_result: Callable[[SourceResult], None] | None = None,
+             after_commit: AfterCommit | None = None) -> PassSummary:
+    """One pass: fetch and extract in worker threads, commit here in small batches; `after_commit` runs
+    inside each source's transaction (notifications queued there are atomic with the events)."""
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher.from_config(config)
     states = store.source_states()
@@ -265,6 +271,8 @@ def run_pass(config: Config, store: Store, sources: list[SourceConfig], fetcher:
         with store.batch():
             for fetched in to_commit:
                 result, event_ids = commit(store, fetched, states.get(fetched.source.id, SourceState()))
+                if after_commit is not None:
+                    after_commit(store, fetched.source, result, event_ids)
                 result.snapshot, result.assertions = None, None  # written; keep the summary small
                 summary.results.append(result)
                 summary.event_ids.extend(event_ids)

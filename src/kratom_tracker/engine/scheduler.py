@@ -16,29 +16,23 @@ transaction, publish what is pending and exit 0. One log line per run goes to st
 
 from __future__ import annotations
 
-import argparse
-import fcntl
 import logging
 import math
-import os
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from kratom_tracker import timefmt
-from kratom_tracker.config.loader import load
-from kratom_tracker.config.model import Config, ConfigError, SourceConfig, db_path, sources_path
-from kratom_tracker.engine.pipeline import commit, fetch_and_extract
+from kratom_tracker.config.model import Config, SourceConfig
+from kratom_tracker.engine.aftermath import Aftermath
+from kratom_tracker.engine.pipeline import Fetched, commit, fetch_and_extract
 from kratom_tracker.fetch import Fetcher
 from kratom_tracker.store import SourceState, Store
 from kratom_tracker.vocab import Outcome
@@ -187,7 +181,11 @@ class Daemon:
         self.store = Store(self.db)
         self._store_lock = threading.Lock()  # one connection shared by the job threads: one user at a time
         self.fetcher = Fetcher.from_config(config)
+        # Fetchers replaced by a reload: runs in flight may still hold one, so they are closed at stop,
+        # not at the swap (closing at the swap would cut those runs; never closing leaked their pools).
+        self._retired: list[Fetcher] = []
         self._extract_gate = threading.Lock()  # see pipeline.fetch_and_extract
+        self.aftermath = Aftermath(lambda: self.config)
         self.publisher = CoalescingPublisher(self._publish, lambda: self.config.scheduler.publish_delay)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.fetch.workers)},
@@ -202,7 +200,7 @@ class Daemon:
         sources = self._enabled(self.config)
         with self._store_lock:
             states = self.store.source_states()
-            has_events = self.store.db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+            has_events = self.store.has_events()
         planned = first_run_times(sources, states, datetime.now(UTC))
         for source in sources:
             self._add_job(source, planned[source.id])
@@ -219,7 +217,9 @@ class Daemon:
         self._stopping.set()
         self.scheduler.shutdown(wait=True)
         self.publisher.stop()
-        self.fetcher.close()
+        for fetcher in [*self._retired, self.fetcher]:
+            fetcher.close()
+        self._retired.clear()
         with self._store_lock:
             self.store.close()
         log.info("scheduler stopped")
@@ -239,6 +239,7 @@ class Daemon:
                 old_config.politeness, old_config.user_agent, old_config.fetch):
             # Runs in flight keep the fetcher they hold; new runs use the new limits (the per-host gates
             # start afresh, so for the length of one fetch both sets of limits apply).
+            self._retired.append(self.fetcher)
             self.fetcher = Fetcher.from_config(new_config)
         self.config = new_config
         for source_id in old.keys() - new.keys():
@@ -286,13 +287,11 @@ class Daemon:
             # The commit always completes, even when a stop was requested meanwhile: the transaction is
             # short and leaves the source consistent.
             result, event_ids = commit(self.store, fetched, state)
-            if event_ids and self.config.notify:
-                self._enqueue_events(event_ids)
-            notice = self._failure_transition(source, result.failed)
+            noteworthy = self.aftermath.after_commit(self.store, source, result, event_ids)
         record = RunRecord(source_id, result.outcome, result.duration_ms, len(event_ids), result.error)
         log.info("run source=%s outcome=%s duration=%dms events=%d%s", record.source_id, record.outcome,
                  record.duration_ms, record.events, f" error={record.error!r}" if record.error else "")
-        if event_ids or notice:
+        if noteworthy:
             self.publisher.request()
         if self.on_run:
             self.on_run(record)
@@ -303,174 +302,22 @@ class Daemon:
         if not self.config.notify:
             return
         with self._store_lock:
-            pending = self.store.db.execute("SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1").fetchone()
+            pending = self.store.outbox_pending()
         if pending:
             self.publisher.request()
-
-    def _enqueue_events(self, event_ids: list[int]) -> None:
-        try:
-            from kratom_tracker.notify import enqueue_events
-
-            enqueue_events(self.config, self.store, event_ids)
-        except Exception:
-            log.exception("queueing notifications failed; the events are stored and in the feeds")
-
-    def _failure_transition(self, source: SourceConfig, failed: bool) -> str | None:
-        """Once per state change: `source-failing` after N failures in a row, `source-recovered` after
-        the first success that follows. Returns the kind of notice queued, if any."""
-        row = self.store.db.execute("SELECT consecutive_failures, failing_notified, last_error, last_outcome "
-                                    "FROM sources WHERE id = ?", [source.id]).fetchone()
-        if row is None:
-            return None
-        failures, notified, last_error, last_outcome = row
-        threshold = self.config.scheduler.failure_threshold
-        if failed and failures >= threshold and not notified:
-            kind, flag = "source-failing", 1
-            title = f"Source {source.id} is failing"
-            body = (f"{source.name} ({source.url or source.type}) failed {failures} times in a row; "
-                    f"last outcome: {last_outcome}" + (f" ({last_error})" if last_error else "") + ".")
-            log.warning("source %s failing: %d failures in a row (%s)", source.id, failures, last_outcome)
-        elif not failed and notified:
-            kind, flag = "source-recovered", 0
-            title = f"Source {source.id} recovered"
-            body = f"{source.name} ({source.url or source.type}) was fetched successfully again."
-            log.warning("source %s recovered", source.id)
-        else:
-            return None
-        self._enqueue_notice(kind, title, body, source.jurisdiction)
-        self.store.db.execute("UPDATE sources SET failing_notified = ? WHERE id = ?", [flag, source.id])
-        return kind
-
-    def _enqueue_notice(self, kind: str, title: str, body: str, jurisdiction: str) -> None:
-        if not self.config.notify:
-            return
-        try:
-            from kratom_tracker.notify import enqueue_system_notice
-
-            enqueue_system_notice(self.config, self.store, kind, title, body, jurisdiction=jurisdiction)
-        except Exception:
-            log.exception("queueing the %s notice failed", kind)
 
     # publishing (runs in the publisher thread, with its own connection)
 
     def _publish(self) -> None:
-        config = self.config
-        started = time.monotonic()
         with Store(self.db) as store:
-            files = 0
-            if self.feeds_dir is not None:
-                from kratom_tracker.publish import publish_feeds
-
-                files = len(publish_feeds(store, self.feeds_dir, config.publish))
-            sent = ""
-            if config.notify:
-                from kratom_tracker.notify import deliver_pending
-
-                report = deliver_pending(config, store)
-                sent = f" notifications sent={report.sent} failed={report.failed} pending={report.pending}"
-        log.info("published %d feed files in %dms%s", files, (time.monotonic() - started) * 1000, sent)
+            self.aftermath.after_pass(store, self.feeds_dir)
 
 
-def _failed_fetch(source: SourceConfig, exc: Exception):
-    from kratom_tracker.engine.pipeline import Fetched
-    from kratom_tracker.timefmt import utc_now
-
-    return Fetched(source=source, started_at=utc_now(), outcome=Outcome.PARSE_ERROR,
+def _failed_fetch(source: SourceConfig, exc: Exception) -> Fetched:
+    return Fetched(source=source, started_at=timefmt.utc_now(), outcome=Outcome.PARSE_ERROR,
                    error=f"{type(exc).__name__}: {exc}"[:500])
 
 
 # -- the process: lock, signals, logging -------------------------------------------------------------
 
 
-class LockTaken(Exception):
-    pass
-
-
-def acquire_lock(db: Path) -> IO[str]:
-    """Hold an exclusive flock on `<db>.lock` for the life of the process (released by the kernel when
-    the process ends, however it ends)."""
-    lock_path = db.with_name(db.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held open on purpose
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip()
-        handle.close()
-        raise LockTaken(f"another scheduler is already running on {db}"
-                        + (f" (pid {holder})" if holder else "") + f"; lock file {lock_path}") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    return handle
-
-
-def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
-    root = logging.getLogger("kratom_tracker")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    root.propagate = False
-    # APScheduler logs two lines per run at INFO; ours is the one line. Keep its warnings.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").addHandler(handler)
-
-
-def try_reload(daemon: Daemon, path: Path) -> bool:
-    """Validate `path` first; apply it only when it is valid, else log why and keep the old config."""
-    try:
-        config = load(path)
-    except ConfigError as exc:
-        log.error("SIGHUP: %s refused; the previous configuration keeps running:", path)
-        for problem in exc.problems:
-            log.error("  %s", problem)
-        return False
-    daemon.reload(config)
-    return True
-
-
-def schedule_command(args: argparse.Namespace) -> int:
-    config = load(sources_path(getattr(args, "sources", None)))  # ConfigError → exit 2 in cli.main
-    db = db_path(getattr(args, "db", None))
-    feeds = getattr(args, "feeds", None) or DEFAULT_FEEDS_DIR
-    if not any(s.enabled for s in config.sources):
-        print(f"error: no enabled sources in {config.path}; nothing to schedule", file=sys.stderr, flush=True)
-        return EXIT_NOTHING_RAN
-    try:
-        lock = acquire_lock(db)
-    except LockTaken as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return EXIT_NOTHING_RAN
-    except OSError as exc:
-        print(f"error: cannot create the lock file next to {db}: {exc.strerror or exc}", file=sys.stderr, flush=True)
-        return EXIT_NOTHING_RAN
-    _setup_logging()
-    requests = {"stop": False, "reload": False}
-
-    def on_stop(signum: int, _frame: object) -> None:
-        requests["stop"] = True
-
-    def on_hup(signum: int, _frame: object) -> None:
-        requests["reload"] = True
-
-    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
-    try:
-        daemon = Daemon(config, db, Path(feeds))
-        daemon.start()
-        while not requests["stop"]:
-            time.sleep(0.2)  # signal handlers only set flags; the work happens here, in the main thread
-            if requests["reload"] and not requests["stop"]:
-                requests["reload"] = False
-                log.info("SIGHUP: reloading %s", config.path)
-                try_reload(daemon, config.path)
-        log.info("stop requested; finishing the runs in flight")
-        daemon.stop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        lock.close()
-    return EXIT_OK

@@ -9,24 +9,21 @@ retried on the next run. Message text is plain text built by render.py, never ma
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from kratom_tracker import regions
+from kratom_tracker import regions, render
 from kratom_tracker.config.model import Config, NotifyTarget
-from kratom_tracker.publish import render
 from kratom_tracker.store import Store
 from kratom_tracker.timefmt import utc_now
+from kratom_tracker.vocab import NoticeKind
 
 log = logging.getLogger(__name__)
 
-SYSTEM_KINDS = ("source-failing", "source-recovered")
+SYSTEM_KINDS = tuple(k.value for k in NoticeKind)
 MAX_SENDS_PER_RUN = 200  # per target; the rest wait for the next run, so one run stays bounded
 MAX_ERROR_CHARS = 500
-_EVENT_COLUMNS = ("id", "kind", "source_id", "jurisdiction", "detected_at", "title", "summary", "diff", "url", "data")
 
 
 def target_key(target: NotifyTarget) -> str:
@@ -46,35 +43,20 @@ def wants(target: NotifyTarget, kind: str, jurisdiction: str | None) -> bool:
     return True
 
 
-def _load_events(store: Store, event_ids: Iterable[int]) -> list[dict[str, Any]]:
-    ids = sorted(set(event_ids))
-    events: list[dict[str, Any]] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        rows = store.db.execute(
-            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
-            chunk).fetchall()
-        for row in rows:
-            event = dict(zip(_EVENT_COLUMNS, row, strict=True))
-            event["data"] = json.loads(event["data"]) if event["data"] else {}
-            events.append(event)
-    return events
-
-
 def enqueue_events(config: Config, store: Store, event_ids: Iterable[int]) -> int:
     """Queue every new event for every target that wants it; returns the number of rows added."""
     if not config.notify:
         return 0
-    events = _load_events(store, event_ids)
+    events = store.events_by_id(event_ids)
     now = utc_now()
     added = 0
     with store.transaction():
         for event in events:
-            link = f"{config.publish.base_url}/?q={event['jurisdiction']}"
+            link = f"{config.publish.base_url}/?q={event.jurisdiction}"
             title, body = render.event_title(event), render.event_text(event, link=link)
             for target in config.notify:
-                if wants(target, event["kind"], event["jurisdiction"]):
-                    added += _insert(store, target_key(target), event["id"], event["kind"], title, body, now)
+                if wants(target, event.kind, event.jurisdiction):
+                    added += store.outbox_add(target_key(target), event.id, event.kind, title, body, now)
     return added
 
 
@@ -91,15 +73,8 @@ def enqueue_system_notice(config: Config, store: Store, kind: str, title: str, b
     with store.transaction():
         for target in config.notify:
             if wants(target, kind, jurisdiction):
-                added += _insert(store, target_key(target), None, kind, title, body, utc_now())
+                added += store.outbox_add(target_key(target), None, kind, title, body, utc_now())
     return added
-
-
-def _insert(store: Store, target: str, event_id: int | None, kind: str, title: str, body: str, now: str) -> int:
-    cursor = store.db.execute(
-        "INSERT OR IGNORE INTO outbox (target, event_id, kind, title, body, created_at) VALUES (?,?,?,?,?,?)",
-        [target, event_id, kind, title, body, now])
-    return cursor.rowcount
 
 
 @dataclass(frozen=True)
@@ -145,15 +120,16 @@ def deliver_pending(config: Config, store: Store, send: Sender | None = None) ->
     for target in config.notify:
         key = target_key(target)
         try:
-            rows = store.db.execute(
-                "SELECT id, title, body FROM outbox WHERE target = ? AND sent_at IS NULL ORDER BY id LIMIT ?",
-                [key, MAX_SENDS_PER_RUN]).fetchall()
+            rows = store.outbox_unsent(key, MAX_SENDS_PER_RUN)
         except Exception as exc:  # e.g. a locked database: try again next run
             log.warning("notify: cannot read the outbox: %s", exc)
             return report
-        for position, (row_id, title, body) in enumerate(rows):
-            outcome = send(target, title, body)
-            _record(store, row_id, outcome)
+        for position, message in enumerate(rows):
+            outcome = send(target, message.title, message.body)
+            if outcome.ok:
+                store.outbox_mark_sent(message.id, utc_now())
+            else:
+                store.outbox_mark_failed(message.id, outcome.error[:MAX_ERROR_CHARS])
             if outcome.ok:
                 report.sent += 1
                 continue
@@ -165,14 +141,5 @@ def deliver_pending(config: Config, store: Store, send: Sender | None = None) ->
     return report
 
 
-def _record(store: Store, row_id: int, outcome: SendOutcome) -> None:
-    if outcome.ok:
-        store.db.execute("UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE id = ?",
-                         [utc_now(), row_id])
-    else:
-        store.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                         [outcome.error[:MAX_ERROR_CHARS], row_id])
-
-
 def pending_count(store: Store) -> int:
-    return store.db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+    return store.outbox_pending()

@@ -217,7 +217,12 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One write transaction; inside an open one (a `batch`, the after-commit hooks of a pass) it
+        joins that one, so what a hook writes lands with the rows it follows, or not at all."""
         conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield

@@ -1,4 +1,4 @@
-"""`kratom-tracker serve`: the feeds at /feeds/..., a JSON read API under /api/ (described at
+"""The HTTP face: the feeds at /feeds/..., a JSON read API under /api/ (described at
 /openapi.json) and a small server-rendered dashboard at /. FastAPI on uvicorn, 127.0.0.1 by default.
 
 The database is opened read-only for every request, so the server can run beside `collect` or the
@@ -7,13 +7,9 @@ reaches HTML only through render.py. Bad input answers 4xx with `{"error": ...}`
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import os
-import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -27,15 +23,17 @@ from markupsafe import Markup
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kratom_tracker import __version__, publish, regions
-from kratom_tracker.config.loader import load
-from kratom_tracker.config.model import Config, PublishSettings, db_path, sources_path
-from kratom_tracker.publish import render
+from kratom_tracker import __version__, publish, regions, render, rules, timefmt
+from kratom_tracker.config.model import Config, PublishSettings
+from kratom_tracker.engine.health import source_health_rows
+from kratom_tracker.publish.feeds import region_file_stem
+from kratom_tracker.publish.formats import FORMATS, feed_name_pattern
 from kratom_tracker.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 500
+FEED_NAME = feed_name_pattern()
 DASHBOARD_CHANGES = 20
 SECURITY_HEADERS = {
     # The dashboard needs no script at all; even if markup slipped through, a browser would not run it.
@@ -160,7 +158,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @dataclass(frozen=True)
 class ServerSettings:
     db: Path
-    feeds_dir: Path
     config: Config | None = None
 
     @property
@@ -168,54 +165,26 @@ class ServerSettings:
         return self.config.publish if self.config else PublishSettings()
 
 
-class FeedPublisher:
-    """Keeps the feeds folder in step with the database: republishes (same function and settings as
-    `publish`, so the same bytes) when the events changed since the last look."""
+class FeedCache:
+    """The feed files, rendered from the database in memory by the same code as `publish` (so the same
+    bytes) and kept until the events change. A GET never writes a file: publishing has two owners,
+    `publish` and the daemon, and the server only reads."""
 
     def __init__(self, settings: ServerSettings):
         self.settings = settings
         self.lock = threading.Lock()
-        self.signature: tuple | None = None
-        self.files: tuple | None = None
-
-    def _file_stamp(self) -> tuple:
-        """Size and mtime of the database and its WAL: unchanged files mean unchanged events, for a stat."""
-        stamp = []
-        for suffix in ("", "-wal"):
-            try:
-                info = os.stat(str(self.settings.db) + suffix)
-                stamp.append((info.st_size, info.st_mtime_ns))
-            except OSError:
-                stamp.append(None)
-        return tuple(stamp)
-
-    def refresh(self) -> None:
-        if not self.settings.db.exists():
-            return
-        with self.lock:
-            stamp = self._file_stamp()
-            if stamp == self.files and (self.settings.feeds_dir / "all.atom").exists():
-                return
-            self._refresh()
-            self.files = stamp
-
-    def _refresh(self) -> None:
-        with Store(self.settings.db, readonly=True) as store:
-            signature = store.db.execute("SELECT COUNT(*), MAX(id) FROM events").fetchone()
-            if signature == self.signature and (self.settings.feeds_dir / "all.atom").exists():
-                return
-            try:
-                publish.publish(store, self.settings.feeds_dir, self.settings.publish)
-            except OSError as exc:  # a read-only folder: serve what is there
-                log.warning("cannot publish into %s: %s", self.settings.feeds_dir, exc)
-                return
-            self.signature = signature
+        self.signature: tuple[int, int] | None = None
+        self.files: dict[str, bytes] = {}
 
     def read(self, name: str) -> bytes | None:
-        self.refresh()
-        path = self.settings.feeds_dir / name
-        with self.lock:
-            return path.read_bytes() if path.is_file() else None
+        if not self.settings.db.exists():
+            return None
+        with self.lock, _open(self.settings) as store:
+            signature = store.events_signature()
+            if signature != self.signature:
+                self.files = publish.render_all(store, self.settings.publish)
+                self.signature = signature
+            return self.files.get(name)
 
 
 def _open(settings: ServerSettings) -> Store:
@@ -233,12 +202,10 @@ def _region(text: str) -> regions.Region:
 
 
 def _since(text: str | None) -> str | None:
-    from kratom_tracker.cli import UsageError, parse_since
-
     try:
-        return parse_since(text)
-    except UsageError as exc:
-        raise ApiError(400, str(exc).replace("--since", "since")) from None
+        return timefmt.parse_since(text)
+    except ValueError as exc:
+        raise ApiError(400, f"since {exc}") from None
 
 
 def _as_of(text: str | None) -> date | None:
@@ -252,13 +219,11 @@ def _as_of(text: str | None) -> date | None:
 
 def status_document(settings: ServerSettings, region_text: str, as_of: date | None = None) -> dict[str, Any]:
     """The `status --json` answer, computed by rules.py (the one implementation of the contract)."""
-    from kratom_tracker import rules
-
     region = _region(region_text)
-    try:
-        return rules.status_document(region, settings.db, as_of)
-    except StoreError as exc:
-        raise ApiError(503, str(exc)) from None
+    if not settings.db.exists():
+        return rules.status_document(region, None, as_of)
+    with _open(settings) as store:
+        return rules.status_document(region, store, as_of)
 
 
 MAX_EVENT_ID = 2**63 - 1  # SQLite's largest integer
@@ -285,18 +250,16 @@ def changes_page(settings: ServerSettings, region: str | None, kind: str | None,
         events = store.events(region=code, kind=kind, since=since_value, limit=limit + 1, before_id=before_id)
     more = len(events) > limit
     events = events[:limit]
-    return {"changes": events, "next_cursor": str(events[-1]["id"]) if more and events else None}
+    return {"changes": [e.as_dict() for e in events], "next_cursor": str(events[-1].id) if more and events else None}
 
 
 def source_rows(settings: ServerSettings) -> list[dict[str, Any]]:
-    if settings.config is not None:
-        from kratom_tracker.engine.health import source_health_rows
-
-        return source_health_rows(settings.config, settings.db)
     if not settings.db.exists():
-        return []
+        return [r.as_dict() for r in source_health_rows(settings.config, None)] if settings.config else []
     with _open(settings) as store:
-        return store.sources_health()
+        if settings.config is not None:
+            return [r.as_dict() for r in source_health_rows(settings.config, store)]
+        return [asdict(row) for row in store.sources_health()]
 
 
 # -- the application --------------------------------------------------------------------------------
@@ -308,7 +271,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         description="Read API over the changes kratom-tracker recorded: status per region, changes, source "
                     "health. Feeds at /feeds/, a dashboard at /.",
     )
-    feeds = FeedPublisher(settings)
+    feeds = FeedCache(settings)
     templates = Environment(loader=PackageLoader("kratom_tracker", "templates"), autoescape=True)
     templates.filters["safe_url"] = render.safe_url
     app.mount("/static", StaticFiles(packages=[("kratom_tracker", "static")]), name="static")
@@ -347,12 +310,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/feeds/{name:path}", response_model=None, include_in_schema=False)
     def feed(name: str) -> Response:
-        if not publish.FEED_NAME.match(name):
+        if not FEED_NAME.match(name):
             raise ApiError(404, f"no feed {name!r}; feeds are all.atom, all.rss, all.json and region/<CODE>.*")
         data = feeds.read(name)
         if data is None:
             raise ApiError(404, f"no feed {name!r} (no events in that region yet?)")
-        media_type = publish.CONTENT_TYPES[name.rsplit(".", 1)[1]]
+        media_type = FORMATS[name.rsplit(".", 1)[1]].content_type
         return Response(data, media_type=media_type + ("; charset=utf-8"))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -412,73 +375,21 @@ def dashboard_context(settings: ServerSettings, query: str | None) -> dict[str, 
     with _open(settings) as store:
         events = store.events(region=region_code, limit=DASHBOARD_CHANGES)
         if region_code:
-            context["region_feed"] = publish.region_file_stem(region_code) + ".atom" if events else None
+            context["region_feed"] = region_file_stem(region_code) + ".atom" if events else None
             above = regions.chain(region_code)[:-1]
             context["above"] = [regions.display_name(code) for code in above]
-            events = sorted(events + _events_at(store, above, DASHBOARD_CHANGES), key=lambda e: -e["id"])
+            events = sorted(events + store.events_at(above, DASHBOARD_CHANGES), key=lambda e: -e.id)
             events = events[:DASHBOARD_CHANGES]
     context["changes"] = [
         {"event": e, "title": render.event_title(e), "html": Markup(render.event_html(e)),  # noqa: S704 sanitized
-         "link": render.safe_url(e.get("url"))}
+         "link": render.safe_url(e.url)}
         for e in events
     ]
     context["sources"] = source_rows(settings)
+    context["formats"] = list(FORMATS.values())
     return context
-
-
-def _events_at(store: Store, jurisdictions: list[str], limit: int) -> list[dict[str, Any]]:
-    """Newest events recorded exactly at these jurisdictions (the levels above a region apply to it too)."""
-    if not jurisdictions:
-        return []
-    columns = ("id", "kind", "source_id", "jurisdiction", "detected_at", "title", "summary", "diff", "url", "data")
-    rows = store.db.execute(
-        f"SELECT {', '.join(columns)} FROM events WHERE jurisdiction IN ({','.join('?' * len(jurisdictions))}) "
-        "ORDER BY id DESC LIMIT ?", [*jurisdictions, limit]).fetchall()
-    events = [dict(zip(columns, row, strict=True)) for row in rows]
-    for event in events:
-        event["data"] = json.loads(event["data"]) if event["data"] else {}
-    return events
 
 
 # -- command ----------------------------------------------------------------------------------------
 
 
-def load_server_settings(args: argparse.Namespace) -> ServerSettings:
-    path = sources_path(getattr(args, "sources", None))
-    config = load(path) if path.exists() else None
-    return ServerSettings(db=db_path(getattr(args, "db", None)), feeds_dir=Path(getattr(args, "feeds", None)
-                                                                                  or "data/feeds"), config=config)
-
-
-def serve_command(args: argparse.Namespace) -> int:
-    from kratom_tracker.cli import UsageError
-
-    if not 0 < args.port < 65536:
-        raise UsageError(f"--port {args.port}: use a port from 1 to 65535")
-    settings = load_server_settings(args)
-    import uvicorn
-
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
-    if not settings.db.exists():
-        print(f"note: no database at {settings.db} yet; run `kratom-tracker collect` (or `demo`)", file=sys.stderr)
-    print(f"kratom-tracker: dashboard at http://{args.host}:{args.port}/ , feeds at /feeds/all.atom , "
-          f"API description at /openapi.json", file=sys.stderr)
-    _check_can_listen(args.host, args.port)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
-    return 0
-
-
-def _check_can_listen(host: str, port: int) -> None:
-    """Fail with a clear message (exit 2) rather than uvicorn's log line when the port is taken."""
-    import socket
-
-    from kratom_tracker.cli import UsageError
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(infos[0][4])
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

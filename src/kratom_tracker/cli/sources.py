@@ -1,0 +1,182 @@
+"""`sources check|list|test|types`: validate the configuration, show each source's health, dry-run one
+source's extractor on a saved document (writing nothing), and list the source types with their keys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+from pathlib import Path
+
+from kratom_tracker import extractors
+from kratom_tracker.cli import add_command, with_db, with_sources
+from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_OK, UsageError, database, load_config
+from kratom_tracker.detect import detect
+from kratom_tracker.extractors import run as extract
+from kratom_tracker.values import Extraction, Response
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = add_command(sub, "sources", "Check, list, dry-run or describe the configured sources.",
+                    "kratom-tracker sources test fda-kratom --file saved-page.html")
+    actions = p.add_subparsers(dest="sources_command", metavar="ACTION")
+    sp = actions.add_parser("check", help="validate sources.yaml only", allow_abbrev=False)
+    with_sources(sp)
+    sp = actions.add_parser("list", help="each source with its last outcome, last change and failures",
+                            allow_abbrev=False)
+    with_sources(sp)
+    with_db(sp)
+    sp.add_argument("--json", action="store_true")
+    sp = actions.add_parser("test", help="run one source's extractor on a saved file; writes nothing",
+                            allow_abbrev=False)
+    sp.add_argument("source_id", metavar="ID")
+    sp.add_argument("--file", required=True, metavar="PATH", help="a saved document (HTML, feed, JSON, CSV)")
+    sp.add_argument("--content-type", default="", help="content type to assume (default: from the extension)")
+    with_sources(sp)
+    with_db(sp)
+    actions.add_parser("types", help="the source types and the keys each one takes", allow_abbrev=False)
+    p.set_defaults(sources_parser=p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    actions = {"check": _check, "list": _list, "test": _test, "types": _types}
+    if args.sources_command not in actions:
+        args.sources_parser.print_help()
+        return 2
+    return actions[args.sources_command](args)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    by_type: dict[str, int] = {}
+    for source in config.sources:
+        by_type[source.type] = by_type.get(source.type, 0) + 1
+    kinds = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
+    print(f"{config.path}: OK — {len(config.sources)} sources ({kinds}), {len(config.notify)} notify targets")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    from kratom_tracker.engine.health import source_health_rows
+    from kratom_tracker.store import Store
+
+    config = load_config(args)
+    db = database(args)
+    if db.exists():
+        with Store(db, readonly=True) as store:
+            rows = source_health_rows(config, store)
+    else:
+        rows = source_health_rows(config, None)
+    if args.json:
+        print(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} sources in {config.path}", title_justify="left")
+    for column in ("id", "type", "jurisdiction", "interval", "last fetch", "outcome", "last change", "failures"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        outcome = (row.last_outcome or "never fetched") + (" (stale)" if row.stale else "")
+        table.add_row(row.id, row.type, row.jurisdiction, row.interval, row.last_fetch_at or "—",
+                      outcome, row.last_change_at or "—", str(row.consecutive_failures))
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def _types(args: argparse.Namespace) -> int:
+    for name in extractors.known_types():
+        extractor = extractors.get(name)
+        print(f"{name}: {extractor.help}")
+        if extractor.needs_url:
+            print("  url (required): the document to fetch")
+        for key, option in extractor.options.items():
+            flag = "required" if option.required else (f"default {option.default!r}" if option.default is not None
+                                                       else "optional")
+            print(f"  {key} ({flag}): {option.help}")
+    return EXIT_OK
+
+
+def _guess_type(path: Path, given: str) -> str:
+    if given:
+        return given
+    suffix = path.suffix.lower()
+    if suffix in (".rss", ".atom", ".xml"):
+        return "application/xml"
+    if suffix == ".json":
+        return "application/json"
+    return mimetypes.guess_type(path.name)[0] or "text/html"
+
+
+def _test(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    config = load_config(args)
+    try:
+        source = config.source(args.source_id)
+    except KeyError:
+        raise UsageError(f"no source with id {args.source_id!r} in {config.path}") from None
+    path = Path(args.file)
+    path = path if path.is_absolute() else Path.cwd() / path  # a file URI needs an absolute path
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    response = Response(url=source.url or path.as_uri(), status=200, final_url=path.as_uri(), body=body,
+                        headers={"content-type": _guess_type(path, args.content_type)})
+    extraction = extract(source, response)
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(Text(f"{source.id} ({source.type}) on {path}", style="bold"))
+    if extraction.outcome:
+        console.print(Text(f"outcome: {extraction.outcome} — {extraction.error}", style="red"))
+        console.print("A collect would record this outcome and write no event.")
+        return EXIT_NOTHING_RAN
+    _show_extraction(console, extraction)
+    previous = _stored_snapshot(database(args), source.id)
+    if previous is None:
+        console.print("No stored snapshot for this source: a collect would set its starting point (no event).")
+        return 0
+    events = detect(source, previous, extraction)
+    console.print(Text(f"Against the stored snapshot: {len(events)} event(s) would be written", style="bold"))
+    for event in events:
+        console.print(Text(f"  [{event.kind}] {event.jurisdiction} {event.title}"))
+        for line in event.diff.splitlines()[:30]:
+            console.print(Text("    " + line))
+    return 0
+
+
+def _show_extraction(console, extraction: Extraction) -> None:
+    from rich.text import Text
+
+    if extraction.lines is not None:
+        console.print(Text(f"{len(extraction.lines)} text lines:", style="bold"))
+        for line in extraction.lines[:60]:
+            console.print(Text("  " + line))
+        if len(extraction.lines) > 60:
+            console.print(Text(f"  … {len(extraction.lines) - 60} more"))
+    if extraction.items is not None:
+        console.print(Text(f"{len(extraction.items)} items:", style="bold"))
+        for item in extraction.items[:40]:
+            console.print(Text(f"  {item.published[:10] or '          '}  {item.title}  <{item.url}>"))
+    if extraction.assertions is not None:
+        console.print(Text(f"{len(extraction.assertions)} assertions:", style="bold"))
+        for a in extraction.assertions[:60]:
+            when = f" from {a.effective_date}" if a.effective_date else ""
+            console.print(Text(f"  {a.jurisdiction:<28} {a.substance:<5} {a.status}{when}  <{a.evidence_url}>"))
+    for warning in extraction.warnings[:20]:
+        console.print(Text(f"  warning: {warning}", style="yellow"))
+
+
+def _stored_snapshot(db: Path, source_id: str) -> Extraction | None:
+    if not db.exists():
+        return None
+    from kratom_tracker.store import Store
+
+    with Store(db, readonly=True) as store:
+        state = store.source_states().get(source_id)
+        if state is None or state.snapshot_id is None:
+            return None
+        content = store.snapshot_content(state.snapshot_id)
+    return Extraction.from_canonical(content) if content else None

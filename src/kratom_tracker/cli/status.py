@@ -1,0 +1,85 @@
+"""`status REGION`: what applies in a place, per substance, with the chain behind it and citations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from typing import Any
+
+from kratom_tracker import regions, rules
+from kratom_tracker.cli import add_command, with_db
+from kratom_tracker.cli.console import EXIT_OK, STATUS_STYLES, open_reader, parse_day
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = add_command(sub, "status", "What applies in a region: per substance, the applicable status and its evidence.",
+                    "kratom-tracker status 'Sarasota County, Florida' --as-of 2026-07-01")
+    p.add_argument("region", metavar="REGION", help="code or name: US-FL, Florida, FL, 'Sarasota County, Florida'")
+    with_db(p)
+    p.add_argument("--as-of", metavar="DATE", help="answer for this day (YYYY-MM-DD), past or future")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout (the status contract)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    region = regions.lookup(args.region)
+    as_of = parse_day(args.as_of, "--as-of") or date.today()
+    with open_reader(args) as store:
+        document = rules.status_document(region, store, as_of)
+        below = store.assertion_jurisdictions_below(region.code)
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print_status(document, below)
+    return EXIT_OK
+
+
+def print_status(document: dict[str, Any], below: list[str] | None = None) -> None:
+    """A table for people, then the citations behind each answer. Scraped text goes in as plain Text,
+    never as rich markup."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    region = document["region"]
+    console.print(Text(f"{region['name']} ({region['code']}) — status as of {document['as_of']}", style="bold"))
+    chain = regions.chain(region["code"])
+    console.print(Text("chain: " + " → ".join(f"{regions.display_name(c)} ({c})" for c in chain), style="dim"))
+    table = Table()
+    for column in ("substance", "status", "from", "since", "disputed"):
+        table.add_column(column, overflow="fold")
+    for substance, entry in document["applicable"].items():
+        status = Text(entry["status"], style=STATUS_STYLES.get(entry["status"], ""))
+        if entry.get("detail"):
+            status.append(f" ({entry['detail']})")
+        table.add_row(Text(substance), status, Text(entry["jurisdiction"] or "—"), Text(entry["effective_date"] or "—"),
+                      Text("DISPUTED" if entry["disputed"] else "no", style="bold red" if entry["disputed"] else ""))
+    console.print(table)
+    for substance, entry in document["applicable"].items():
+        if entry["evidence"]:
+            console.print(Text(f"{substance} — evidence:", style="bold"))
+            console.print(_citations(entry["evidence"]))
+    if not document["assertions"]:
+        console.print(Text("no assertions on file for this region or above it: the answer is unknown", style="dim"))
+    if below:
+        shown = ", ".join(below[:8]) + (f" and {len(below) - 8} more" if len(below) > 8 else "")
+        console.print(Text(f"{len(below)} places below this region have their own assertions: {shown}", style="dim"))
+
+
+def _citations(evidence: list[dict[str, Any]]):
+    from rich.text import Text
+
+    text = Text()
+    for index, item in enumerate(evidence[:4]):
+        if index:
+            text.append("\n")
+        text.append(f"  [{item['status']}] ", style=STATUS_STYLES.get(item["status"], ""))
+        quote = " ".join((item.get("quote") or "").split())
+        text.append(quote[:240] + ("…" if len(quote) > 240 else ""))
+        text.append(f"\n    {item.get('url') or ''}  (source: {item.get('source_id')}, seen {item.get('observed_at')})",
+                    style="cyan")
+    if len(evidence) > 4:
+        text.append(f"\n  … {len(evidence) - 4} more citations in --json")
+    return text

@@ -1,0 +1,94 @@
+"""What happens after a source's result is committed, and after a pass: one path for `collect` and the
+daemon, so both queue notifications for new events, raise `source-failing` / `source-recovered` notices,
+deliver the outbox and republish the feeds.
+
+Before this module the daemon alone raised failure notices, so an operator running `collect` from cron
+never heard that a source had broken.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kratom_tracker.config.model import Config, SourceConfig
+from kratom_tracker.notify import deliver_pending, enqueue_events, enqueue_system_notice
+from kratom_tracker.publish import publish
+from kratom_tracker.store import Store
+from kratom_tracker.values import SourceResult
+from kratom_tracker.vocab import NoticeKind
+
+log = logging.getLogger("kratom_tracker.engine")
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: NoticeKind
+    title: str
+    body: str
+
+
+def failure_notice(source: SourceConfig, failed: bool, failures: int, notified: bool, threshold: int,
+                   last_outcome: str | None, last_error: str | None) -> Notice | None:
+    """Pure: the notice due after a run, once per change of state: `source-failing` after `threshold`
+    failures in a row, `source-recovered` after the first success that follows it."""
+    where = source.url or source.type
+    if failed and failures >= threshold and not notified:
+        detail = f"last outcome: {last_outcome}" + (f" ({last_error})" if last_error else "")
+        return Notice(NoticeKind.SOURCE_FAILING, f"Source {source.id} is failing",
+                      f"{source.name} ({where}) failed {failures} times in a row; {detail}.")
+    if not failed and notified:
+        return Notice(NoticeKind.SOURCE_RECOVERED, f"Source {source.id} recovered",
+                      f"{source.name} ({where}) was fetched successfully again.")
+    return None
+
+
+class Aftermath:
+    """`config` is read through a callable: the daemon swaps its configuration on SIGHUP."""
+
+    def __init__(self, config: Callable[[], Config]):
+        self._config = config
+
+    def after_commit(self, store: Store, source: SourceConfig, result: SourceResult, event_ids: list[int]) -> bool:
+        """Queue notifications for the new events and the failure notice due, if any. Returns whether
+        something happened that readers should see (so the caller schedules `after_pass`)."""
+        config = self._config()
+        if event_ids and config.notify:
+            try:
+                enqueue_events(config, store, event_ids)
+            except Exception:  # the events are stored and reach the feeds; a notifier problem is logged
+                log.exception("queueing notifications failed; the events are stored and in the feeds")
+        return bool(event_ids) or self._failure_transition(store, config, source, result.failed)
+
+    def _failure_transition(self, store: Store, config: Config, source: SourceConfig, failed: bool) -> bool:
+        state = store.failure_state(source.id)
+        if state is None:
+            return False
+        notice = failure_notice(source, failed, state.consecutive_failures, state.failing_notified,
+                                config.scheduler.failure_threshold, state.last_outcome, state.last_error)
+        if notice is None:
+            return False
+        log.warning("source %s: %s", source.id, notice.kind.value)
+        if config.notify:
+            try:
+                enqueue_system_notice(config, store, notice.kind, notice.title, notice.body,
+                                      jurisdiction=source.jurisdiction)
+            except Exception:
+                log.exception("queueing the %s notice failed", notice.kind)
+        store.set_failing_notified(source.id, notice.kind is NoticeKind.SOURCE_FAILING)
+        return True
+
+    def after_pass(self, store: Store, feeds_dir: Path | None) -> None:
+        """Republish the feeds (when a folder is given) and deliver the outbox."""
+        config = self._config()
+        started = time.monotonic()
+        files = len(publish(store, feeds_dir, config.publish).paths) if feeds_dir is not None else 0
+        sent = ""
+        if config.notify:
+            report = deliver_pending(config, store)
+            sent = f" notifications sent={report.sent} failed={report.failed} pending={report.pending}"
+        if files or sent:
+            log.info("published %d feed files in %dms%s", files, (time.monotonic() - started) * 1000, sent)

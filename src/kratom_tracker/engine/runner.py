@@ -1,0 +1,22 @@
+"""`collect`: one pass over the sources, then the same aftermath as the daemon's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from kratom_tracker.config.model import Config, SourceConfig
+from kratom_tracker.engine.aftermath import Aftermath
+from kratom_tracker.engine.pipeline import PassSummary, run_pass
+from kratom_tracker.store import Store
+from kratom_tracker.values import SourceResult
+
+
+def collect(config: Config, store: Store, sources: list[SourceConfig], feeds_dir: Path | None = None,
+            on_result: Callable[[SourceResult], None] | None = None) -> PassSummary:
+    """Fetch, extract, detect and store `sources`; after each commit queue what is due (notifications,
+    failing/recovered notices); after the pass deliver them and, with `feeds_dir`, republish the feeds."""
+    aftermath = Aftermath(lambda: config)
+    summary = run_pass(config, store, sources, on_result=on_result, after_commit=aftermath.after_commit)
+    aftermath.after_pass(store, feeds_dir)
+    return summary
