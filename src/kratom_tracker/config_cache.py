@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .models import sha256_hex
 
-_FORMAT = 1
+_FORMAT = 2  # 2: notify targets without `name:` got a name that hides their secrets
 
 
 def cache_dir() -> Path | None:
