@@ -100,8 +100,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("demo", "Offline demo: serve recorded documents on 127.0.0.1, collect twice (before and after "
                         "a real change), print the changes and publish the feeds.")
-    with_db(p)
-    p.add_argument("--out", metavar="DIR", default="data/feeds", help="where to publish the feeds")
+    # Not with_db: the demo never defaults to the production database (nor to KRATOM_TRACKER_DB).
+    p.add_argument("--db", metavar="FILE", help="SQLite database (default: data/demo/tracker.db, the demo's own)")
+    p.add_argument("--out", metavar="DIR", help="where to publish the feeds (default: data/demo/feeds)")
     p.add_argument("--sources", metavar="FILE",
                    help="also load the cited baseline sources of this sources.yaml (default: sources.yaml if present)")
     return parser
