@@ -356,8 +356,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def sources_list(args: argparse.Namespace) -> int:
     from .health import source_health_rows
+    from .store import require_database
 
     config = load_config(args)
+    require_database(db_path(args.db))  # else every source would read "never fetched"
     rows = source_health_rows(config, db_path(args.db))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, publish, regions, render
 from .config import Config, PublishSettings, db_path, load, sources_path
-from .store import Store, StoreError
+from .store import Store, StoreError, require_database
 
 log = logging.getLogger(__name__)
 
@@ -430,12 +430,11 @@ def serve_command(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: use a port from 1 to 65535")
     settings = load_server_settings(args)
+    require_database(settings.db)  # refuse at start: a server over nothing would only answer 503s
     import uvicorn
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
-    if not settings.db.exists():
-        print(f"note: no database at {settings.db} yet; run `kratom-tracker collect` (or `demo`)", file=sys.stderr)
     print(f"kratom-tracker: dashboard at http://{args.host}:{args.port}/ , feeds at /feeds/all.atom , "
           f"API description at /openapi.json", file=sys.stderr)
     _check_can_listen(args.host, args.port)

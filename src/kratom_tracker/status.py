@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -197,12 +196,12 @@ def jurisdictions_below(db: Path, region_code: str) -> list[str]:
 def status_command(args: argparse.Namespace) -> int:
     from .cli import EXIT_OK, parse_day
     from .config import db_path
+    from .store import require_database
 
     region = regions.lookup(args.region)
     as_of = parse_day(args.as_of, "--as-of") or date.today()
     db = db_path(args.db)
-    if not db.exists():
-        print(f"note: no database at {db} yet; run `kratom-tracker collect` (or `demo`) first", file=sys.stderr)
+    require_database(db)  # an all-"unknown" answer from no data would read as a real answer
     document = status_document(region, db, as_of)
     if args.json:
         print(json.dumps(document, ensure_ascii=False, indent=2))

@@ -31,6 +31,17 @@ class StoreError(Exception):
     pass
 
 
+def no_database_message(path: Path, why: str = "") -> str:
+    """The one message every read command gives when there is nothing to read."""
+    return f"no database at {path}" + (f" ({why})" if why else "") + ": run `kratom-tracker collect` first"
+
+
+def require_database(path: str | Path) -> None:
+    """Raise StoreError (exit status 1 at the command line) unless `path` is a kratom-tracker database.
+    For commands that could otherwise answer from nothing (an all-"unknown" status, an empty list)."""
+    Store(path, readonly=True).close()
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -142,7 +153,7 @@ class Store:
         self._batching = False
         if readonly:
             if not self.path.exists():
-                raise StoreError(f"no database at {self.path}; run `kratom-tracker collect` first")
+                raise StoreError(no_database_message(self.path))
             conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +166,7 @@ class Store:
                 conn.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
             else:
-                self._check_version(self._version())
+                self._check_readable(self._version())
         except sqlite3.DatabaseError as exc:  # not SQLite at all, or damaged: say so, no traceback
             conn.close()
             raise StoreError(f"{self.path} cannot be opened as a kratom-tracker database: {exc}") from None
@@ -186,6 +197,13 @@ class Store:
                 f"{self.path} was written by a newer kratom-tracker (schema {version}; this one knows "
                 f"{SCHEMA_VERSION}). Upgrade kratom-tracker, or point --db at another file."
             )
+
+    def _check_readable(self, version: int) -> None:
+        # A reader never sets a database up: an empty file (or someone else's SQLite file) is no database
+        # yet, the same as a missing one, rather than a crash on the first query.
+        if version == 0:
+            raise StoreError(no_database_message(self.path, "the file holds no kratom-tracker tables"))
+        self._check_version(version)
 
     def _migrate(self) -> None:
         with self.transaction():
