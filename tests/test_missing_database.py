@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -35,17 +36,18 @@ def read_commands(tmp_path: Path) -> dict[str, list[str]]:
 
 
 def missing(path: Path) -> None:
-    pass
+    """No file at all."""
 
 
 def zero_bytes(path: Path) -> None:
+    """An empty file, e.g. left by `touch` or an interrupted copy."""
     path.write_bytes(b"")
 
 
 def other_tables(path: Path) -> None:
-    with sqlite3.connect(path) as conn:
+    """Someone else's SQLite file: a database, but not a kratom-tracker one."""
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-    conn.close()
 
 
 @pytest.fixture

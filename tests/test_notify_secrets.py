@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import sqlite3
+from contextlib import closing
 
 import pytest
 from fastapi.testclient import TestClient
@@ -172,7 +173,7 @@ def test_failed_deliveries_leak_no_secret_to_logs_database_api_or_dashboard(site
 
     rows = outbox(data.db)
     assert rows and all(r["sent_at"] is None for r in rows) and any(r["last_error"] for r in rows)
-    with sqlite3.connect(data.db) as conn:
+    with closing(sqlite3.connect(data.db)) as conn:
         assert_no_secret("\n".join(conn.iterdump()), "the database")
 
     settings = ServerSettings(db=data.db, feeds_dir=tmp_path / "served", config=load(data.sources))
