@@ -13,6 +13,7 @@ from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors import get
 from kratom_tracker.extractors.federal_register import scheduling_assertions, substances_named
 from kratom_tracker.values import Response
+from kratom_tracker.vocab import Status
 
 API = "/api/v1/documents.json"
 JSON = "application/json; charset=utf-8"
@@ -150,7 +151,19 @@ def test_the_2016_withdrawal_retracts_the_2016_notice():
     pending = scheduling_assertions(_items(NOI_2016))
     assert {(a.substance, a.status, a.effective_date) for a in pending} == {("leaf", "pending", "2016-08-31"),
                                                                             ("7-OH", "pending", "2016-08-31")}
-    assert scheduling_assertions(_items(NOI_2016, WITHDRAWAL_2016)) == []
+    # The proposal no longer speaks; the withdrawal is on file as evidence that changes no status
+    # (`unknown`: FR itself said nothing of these substances before the proposal).
+    withdrawn = scheduling_assertions(_items(NOI_2016, WITHDRAWAL_2016))
+    assert {(a.substance, a.status, a.effective_date, a.evidence_url) for a in withdrawn} == {
+        ("leaf", "unknown", "2016-10-13", _doc(WITHDRAWAL_2016)["html_url"]),
+        ("7-OH", "unknown", "2016-10-13", _doc(WITHDRAWAL_2016)["html_url"])}
+    assert all("withdrawn" in a.detail and "2016-24659" in a.detail for a in withdrawn)
+
+
+def test_a_withdrawal_leaves_what_other_dockets_say_alone():
+    (seven_oh,) = [a for a in scheduling_assertions(_items(NOI_2016, WITHDRAWAL_2016, NOI_7OH_2026))
+                   if a.substance == "7-OH"]
+    assert (seven_oh.status, seven_oh.effective_date) == ("pending", "2026-07-06")  # DEA-1570 still speaks
 
 
 def test_a_notice_of_intent_then_an_order_reads_pending_then_banned():
@@ -182,7 +195,7 @@ def test_collect_builds_the_search_url_and_writes_one_notice_per_new_document(si
     assert notices[0]["jurisdiction"] == "US" and notices[0]["data"]["docket_ids"] == ["DEA-442W"]
     statuses = sorted((e["jurisdiction"], e["data"]["substance"], e["data"]["old_status"], e["data"]["new_status"])
                       for e in events if e["kind"] == "status")
-    assert statuses == [("US", "7-OH", "pending", "withdrawn"), ("US", "leaf", "pending", "withdrawn")]
+    assert statuses == [("US", "7-OH", "pending", "unknown"), ("US", "leaf", "pending", "unknown")]
     site.set(API, _answer(NOI_2016, WITHDRAWAL_2016, next_page="https://x/?page=2&_=2"), content_type=JSON)
     assert collect(sources, db) == 0
     assert len(stored_events(db)) == len(events)  # only next_page_url changed: nothing new
@@ -210,6 +223,46 @@ def test_collect_proposal_then_order_gives_pending_then_banned_in_status(site, t
     answer = json.loads(capsys.readouterr().out)["applicable"]
     assert answer["7-OH"]["status"] == "banned" and answer["7-OH"]["effective_date"] == "2026-12-01"
     assert answer["leaf"]["status"] == "unknown"  # the MGM-15/16 order bans neither leaf nor 7-OH
+
+
+BASELINE_LEGAL = ("jurisdiction,substance,status,detail,effective_date,summary,source_url,source_type,last_verified\n"
+                  "US,all,legal,unscheduled,,Neither alkaloid is in the CSA schedules.,"
+                  "https://www.deadiversion.usdoj.gov/schedules/orangebook/c_cs_alpha.pdf,primary,2016-08-01\n")
+EMPTY_ANSWER = b'{"description":"Documents matching \'kratom OR mitragynine\'","count":0}'
+
+
+def _status_of_us(db, capsys, as_of: str) -> dict:
+    capsys.readouterr()
+    assert run_cli("status", "US", "--json", "--as-of", as_of, "--db", str(db)) == 0
+    return {substance: entry["status"] for substance, entry in json.loads(capsys.readouterr().out)["applicable"].items()}
+
+
+def test_a_withdrawn_proposal_returns_the_region_to_its_status_before_and_links_the_withdrawal(site, tmp_path,
+                                                                                               capsys):
+    (tmp_path / "baseline.csv").write_text(BASELINE_LEGAL, encoding="utf-8")
+    sources = write_sources(tmp_path, _yaml(site) + "  - {id: base, type: baseline, path: baseline.csv, "
+                                                    "jurisdiction: US}\n")
+    db = tmp_path / "t.db"
+    site.set(API, EMPTY_ANSWER, content_type=JSON)
+    assert collect(sources, db) == 0
+    before = _status_of_us(db, capsys, "2016-08-30")
+    assert before == {"leaf": "legal", "7-OH": "legal"}
+    site.set(API, _answer(NOI_2016), content_type=JSON)
+    assert collect(sources, db) == 0
+    assert _status_of_us(db, capsys, "2016-09-15") == {"leaf": "pending", "7-OH": "pending"}
+    site.set(API, _answer(NOI_2016, WITHDRAWAL_2016), content_type=JSON)
+    assert collect(sources, db) == 0
+    for as_of in ("2016-10-13", "2026-11-01"):
+        assert _status_of_us(db, capsys, as_of) == before, as_of
+
+    withdrawal = [e for e in stored_events(db) if e["kind"] == "status" and e["data"]["old_status"] == "pending"]
+    assert sorted(e["data"]["substance"] for e in withdrawal) == ["7-OH", "leaf"]
+    for event in withdrawal:
+        assert event["data"]["new_status"] in tuple(Status), event["title"]
+        assert "withdrawn" not in event["title"], event["title"]
+        assert event["url"] == _doc(WITHDRAWAL_2016)["html_url"]  # the withdrawal, not the withdrawn notice
+        assert event["summary"].startswith("Withdrawal of Notice of Intent")
+        assert event["data"]["effective_date"] == "2016-10-13"
 
 
 def test_public_inspection_endpoint_url(site, tmp_path):

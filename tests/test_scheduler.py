@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from conftest import html_page, run_cli, write_sources
+from kratom_tracker.cli import schedule as schedule_cli
 from kratom_tracker.config.loader import load
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.cli import schedule as schedule_cli
 from kratom_tracker.engine import scheduler
 from kratom_tracker.engine.health import source_health_rows
 from kratom_tracker.store import SourceState, Store

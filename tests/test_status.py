@@ -167,9 +167,13 @@ def test_human_status_names_the_chain_the_status_and_the_citation(baseline_db, c
     assert "banned" in out and "https://" in out and "Florida (US-FL)" in out
 
 
-def test_no_database_answers_unknown(tmp_path, capsys):
-    doc = _status_json(tmp_path / "missing.db", "US-FL", capsys=capsys)
-    assert {e["status"] for e in doc["applicable"].values()} == {"unknown"}
+def test_no_database_is_refused_not_answered_unknown(tmp_path, capsys):
+    # An all-"unknown" answer from no data would read as a real answer (test_missing_database.py covers
+    # every read command); "unknown" is for a region the database knows nothing about.
+    capsys.readouterr()
+    assert run_cli("status", "US-FL", "--json", "--db", str(tmp_path / "missing.db")) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "no database at" in err
 
 
 def test_bad_as_of_is_a_usage_error(baseline_db, capsys):

@@ -150,10 +150,13 @@ def _status_event(source: SourceConfig, key: tuple[str, str], old: list[Assertio
                   new: list[Assertion]) -> EventDraft:
     jurisdiction, substance = key
     old_text = " / ".join(sorted({a.status for a in old})) or "none"
-    new_text = " / ".join(sorted({a.status for a in new})) or "withdrawn"
+    # A source that no longer asserts anything here leaves the status `unknown` as far as it knows
+    # ("withdrawn" is not a status); the document that shows it is the source's own, not the old evidence.
+    new_text = " / ".join(sorted({a.status for a in new})) or "unknown"
     dates = sorted({a.effective_date for a in new if a.effective_date})
     effective = f", effective {dates[-1]}" if dates else ""
     evidence = new[0] if new else old[0]
+    url = evidence.evidence_url if new else (source.url or evidence.evidence_url)
     diff = "\n".join(
         [f"-{_assertion_line(a)}" for a in sorted(old, key=_order)]
         + [f"+{_assertion_line(a)}" for a in sorted(new, key=_order)]
@@ -161,7 +164,7 @@ def _status_event(source: SourceConfig, key: tuple[str, str], old: list[Assertio
     return EventDraft(
         kind="status", jurisdiction=jurisdiction,
         title=f"{jurisdiction} {substance}: {old_text} → {new_text}{effective}",
-        summary=_clip(evidence.quote), diff=diff, url=evidence.evidence_url,
+        summary=_clip(evidence.quote), diff=diff, url=url,
         data={
             "substance": substance, "old_status": old_text, "new_status": new_text,
             "effective_date": dates[-1] if dates else None,

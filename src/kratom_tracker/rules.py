@@ -14,6 +14,8 @@ Rules, in the order they are applied for one substance on one day:
 - Superseded: an assertion stops applying once another assertion for the same place and substance
   takes effect later, unless the earlier one was verified (or observed) on or after that date:
   a claim checked before the change is outdated, a claim re-checked after it is a disagreement.
+  An `unknown` assertion supersedes nothing: it claims no law (e.g. a withdrawn proposal, on file from
+  its withdrawal), so what applied before the withdrawn proposal applies again.
 - Disputed: when the assertions still standing for one place disagree about the law in force
   (`legal`, `regulated`, `banned`), the place is disputed; its status is the most restrictive of
   them and every side's citation is kept. `pending` (a proposal) and `unknown` contradict nothing:
@@ -77,7 +79,8 @@ def standing(assertions: Iterable[Row], jurisdiction: str, substance: str, day: 
 def _superseded(assertion: Row, others: list[Row]) -> bool:
     mine = assertion.effective_date or ""
     known = _known_on(assertion)
-    return any((b.effective_date or "") > mine and known < (b.effective_date or "") for b in others)
+    return any((b.effective_date or "") > mine and known < (b.effective_date or "")
+               for b in others if b.status != "unknown")
 
 
 def _link(assertions: list[Row], jurisdiction: str, substance: str, day: str) -> dict[str, Any] | None:

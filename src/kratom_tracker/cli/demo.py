@@ -1,12 +1,16 @@
 """`kratom-tracker demo`: the whole flow offline. Recorded documents (demo_data/) are served from
 127.0.0.1, collected once as "before", swapped for their "after" versions and collected again; the
 changes found are printed and the feeds published. The project's cited baseline sources (local files)
-are collected too, so `status` answers afterwards."""
+are collected too, so `status` answers afterwards.
+
+The demo writes into a database of its own (data/demo/tracker.db, feeds in data/demo/feeds/) unless
+`--db` names one: its made-up changes must never land among the real ones of data/tracker.db."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import shlex
 import shutil
 import tempfile
 import threading
@@ -16,14 +20,16 @@ from importlib import resources
 from pathlib import Path
 
 from kratom_tracker import extractors
-from kratom_tracker.cli import add_command, with_db
+from kratom_tracker.cli import add_command
 from kratom_tracker.cli.changes import print_events
 from kratom_tracker.cli.collect import collect_with_progress, print_summary
 from kratom_tracker.config.loader import load, loads
-from kratom_tracker.config.model import DEFAULT_FEEDS, Config, db_path, sources_path
+from kratom_tracker.config.model import Config, sources_path
 from kratom_tracker.store import Store
 
 DEMO_PREFIX = "demo-"
+DEMO_DB = Path("data/demo/tracker.db")
+DEMO_FEEDS = Path("data/demo/feeds")
 
 
 @dataclass(frozen=True)
@@ -151,8 +157,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = add_command(sub, "demo", "Offline demo: serve recorded documents on 127.0.0.1, collect twice (before and "
                                  "after a real change), print the changes and publish the feeds.",
                     "kratom-tracker demo && kratom-tracker changes")
-    with_db(p)
-    p.add_argument("--out", metavar="DIR", default=DEFAULT_FEEDS, help="where to publish the feeds")
+    # Not with_db: the demo never defaults to the production database (nor to KRATOM_TRACKER_DB).
+    p.add_argument("--db", metavar="FILE", help=f"SQLite database (default: {DEMO_DB}, the demo's own)")
+    p.add_argument("--out", metavar="DIR", help=f"where to publish the feeds (default: {DEMO_FEEDS})")
     p.add_argument("--sources", metavar="FILE",
                    help="also load the cited baseline sources of this sources.yaml (default: sources.yaml, "
                         "else the packaged list)")
@@ -162,9 +169,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
 
     baseline = _baseline_config(args)  # validated before anything runs
-    out_dir = Path(args.out)
-    with tempfile.TemporaryDirectory(prefix="kratom-demo-") as tmp, DemoSite() as site, \
-            Store(db_path(args.db)) as store:
+    db, out_dir = demo_paths(args)
+    print(f"Demo database: {db}" + ("" if args.db else " (the demo's own; `--db FILE` picks another)"))
+    with tempfile.TemporaryDirectory(prefix="kratom-demo-") as tmp, DemoSite() as site, Store(db) as store:
         workdir = Path(tmp)
         _write_baseline(workdir, "baseline_2016-09.csv")
         config = demo_config(site.base, workdir)
@@ -183,13 +190,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{len(events)} change(s) found:\n")
         print_events(events)
         published = _publish(store, out_dir, config)
-    print("Next:")
-    print("  kratom-tracker changes                         # every recorded change")
-    print('  kratom-tracker status "Sarasota County, Florida"  # what applies in a place')
+    print_next_steps(db, out_dir, published)
+    return 0 if events else 1
+
+
+def demo_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The database and feeds folder of this demo run: `--db` and `--out` when given, else the demo's own."""
+    return (Path(args.db) if args.db else DEMO_DB), (Path(args.out) if args.out else DEMO_FEEDS)
+
+
+def print_next_steps(db: Path, out_dir: Path, published: bool) -> None:
+    """Commands to try, each pointed at the demo database (without --db they would read the real one)."""
+    on_db = f"--db {shlex.quote(str(db))}"
+    print(f"Next (these read the demo database {db}):")
+    print(f"  kratom-tracker changes {on_db}  # every recorded change")
+    print(f'  kratom-tracker status "Sarasota County, Florida" {on_db}  # what applies in a place')
     if published:
         print(f"  feeds written to {out_dir}/ (all.atom, all.rss, all.json, region/…)")
-        print(f"  kratom-tracker serve --feeds {out_dir}          # dashboard and API at http://127.0.0.1:8080/")
-    return 0 if events else 1
+        print(f"  kratom-tracker serve {on_db} --feeds {shlex.quote(str(out_dir))}"
+              "  # dashboard and API at http://127.0.0.1:8080/")
 
 
 def _write_baseline(workdir: Path, name: str) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from pathlib import Path
 
 from kratom_tracker.cli import add_command, with_db, with_sources
 from kratom_tracker.cli.console import EXIT_OK, UsageError, database
 from kratom_tracker.config.loader import load
-from kratom_tracker.config.model import DEFAULT_FEEDS, sources_path
+from kratom_tracker.config.model import sources_path
+from kratom_tracker.store import require_database
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     with_db(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
-    p.add_argument("--feeds", metavar="DIR", default=DEFAULT_FEEDS, help="published feeds folder")
+    p.add_argument("--feeds", metavar="DIR", help="ignored (kept for old scripts): the server renders the feeds "
+                                                  "from the database, the same bytes `publish` writes")
     return p
 
 
@@ -32,12 +33,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: use a port from 1 to 65535")
     path = sources_path(getattr(args, "sources", None))
-    settings = ServerSettings(db=database(args), feeds_dir=Path(args.feeds or DEFAULT_FEEDS),
-                              config=load(path) if path.exists() else None)
+    settings = ServerSettings(db=database(args), config=load(path) if path.exists() else None)
+    require_database(settings.db)  # refuse at start: a server over nothing would only answer 503s
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
-    if not settings.db.exists():
-        print(f"note: no database at {settings.db} yet; run `kratom-tracker collect` (or `demo`)", file=sys.stderr)
     print(f"kratom-tracker: dashboard at http://{args.host}:{args.port}/ , feeds at /feeds/all.atom , "
           f"API description at /openapi.json", file=sys.stderr)
     _check_can_listen(args.host, args.port)

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from kratom_tracker import extractors
 from kratom_tracker.cli import add_command, with_db, with_sources
-from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_OK, UsageError, database, load_config
+from kratom_tracker.cli.console import (
+    EXIT_NOTHING_RAN,
+    EXIT_OK,
+    UsageError,
+    database,
+    load_config,
+    open_reader,
+)
 from kratom_tracker.detect import detect
 from kratom_tracker.extractors import run as extract
 from kratom_tracker.values import Extraction, Response
@@ -59,15 +66,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from kratom_tracker.engine.health import source_health_rows
-    from kratom_tracker.store import Store
 
     config = load_config(args)
-    db = database(args)
-    if db.exists():
-        with Store(db, readonly=True) as store:
-            rows = source_health_rows(config, store)
-    else:
-        rows = source_health_rows(config, None)
+    with open_reader(args) as store:  # no database: exit 1, else every source would read "never fetched"
+        rows = source_health_rows(config, store)
     if args.json:
         print(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
         return EXIT_OK

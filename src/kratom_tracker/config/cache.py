@@ -29,7 +29,7 @@ from kratom_tracker.config.model import (
 )
 from kratom_tracker.values import sha256_hex
 
-_FORMAT = 1
+_FORMAT = 2  # 2: notify targets without `name:` got a name that hides their secrets
 
 
 def cache_dir() -> Path | None:

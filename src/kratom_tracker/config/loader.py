@@ -419,8 +419,10 @@ def _as_list(value: Any) -> list:
 
 
 def _redact(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('@')[-1].split('/')[0]}"
+    # The URL holds the target's secrets; notify builds a name from Apprise's privacy rendering.
+    from .notify import display_name
+
+    return display_name(url)
 
 
 def _http_url(value: Any) -> str:

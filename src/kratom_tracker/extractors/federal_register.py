@@ -14,7 +14,11 @@ From document to assertion (read from the title, which the API gives verbatim):
 - a `Proposed Rule` placing a substance in a schedule (a notice of intent) → `pending` from its
   publication date;
 - a `Rule` with `effective_on` placing a substance in a schedule (an order) → `banned` from that date;
-- a withdrawal (`Withdrawal of ...`) retracts its docket's proposal (docket DEA-442W withdraws DEA-442);
+- a withdrawal (`Withdrawal of ...`) retracts its docket's proposal (docket DEA-442W withdraws DEA-442):
+  the region returns to the status it had before the proposal. "Withdrawn" is not a status; what FR knew
+  before the proposal is what its other dockets say, so for a substance no other docket speaks of the
+  withdrawal is kept as an `unknown` assertion from its date, citing the withdrawal (status.py lets an
+  `unknown` claim override nothing, so the other sources' answer stands again);
 - per docket only the newest document speaks, so a proposal followed by an order reads `banned`.
 Substances: `kratom` or `mitragynine` → leaf (mitragynine is the leaf's main alkaloid; scheduling it
 bans the leaf), `7-hydroxymitragynine` → 7-OH. `Mitragynine pseudoindoxyl`, MGM-15 and MGM-16 are
@@ -208,10 +212,28 @@ def scheduling_assertions(items: list[Item]) -> list[Assertion]:
             latest[action.docket] = action
     assertions: list[Assertion] = []
     for action in latest.values():
+        if action.kind != "withdrawal":
+            assertions.extend(_assertion(action, substance) for substance in action.substances)
+    spoken_for = {a.substance for a in assertions}
+    for action in latest.values():
         if action.kind == "withdrawal":
-            continue
-        assertions.extend(_assertion(action, substance) for substance in action.substances)
+            assertions.extend(_withdrawal_assertion(action, substance) for substance in action.substances
+                              if substance not in spoken_for)
     return assertions
+
+
+def _withdrawal_assertion(action: SchedulingAction, substance: str) -> Assertion:
+    """The withdrawal on file for a substance nothing else in FR speaks of: `unknown` (FR says nothing of
+    it now, as before the proposal) from the withdrawal's date, so the status event that retires the
+    proposal cites the withdrawal and the status reads what the other sources say."""
+    item = action.item
+    number = item.data.get("document_number") or item.key
+    docket = (item.data.get("docket_ids") or [action.docket])[0]  # its own: DEA-442W, not DEA-442
+    quote = item.title + (f". {item.summary}" if item.summary else "")
+    return Assertion(jurisdiction="US", substance=substance, status="unknown",
+                     effective_date=item.data.get("publication_date") or None, evidence_url=item.url,
+                     quote=quote[:MAX_SUMMARY], evidence_kind="primary",
+                     detail=f"proposal withdrawn (FR {number}, docket {docket}); not scheduled by it")
 
 
 def _assertion(action: SchedulingAction, substance: str) -> Assertion:

@@ -4,14 +4,21 @@ never loses a message.
 `enqueue_events` writes one outbox row per (target, event) that the target's region and kind filters
 accept; UNIQUE(target, event_id, kind) makes that idempotent, so an event is notified once per target.
 `deliver_pending` sends what is unsent and records the error of what failed; the rows stay and are
-retried on the next run. Message text is plain text built by render.py, never markup."""
+retried on the next run. Message text is plain text built by render.py, never markup.
+
+A target's URL holds its secrets (bot tokens, keys, passwords). Only `display_name` (for a target
+without `name:`) and `redact` (for error texts) let anything of it out: into logs, the outbox, the API."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from kratom_tracker import regions, render
 from kratom_tracker.config.model import Config, NotifyTarget
@@ -26,9 +33,108 @@ MAX_SENDS_PER_RUN = 200  # per target; the rest wait for the next run, so one ru
 MAX_ERROR_CHARS = 500
 
 
+MIN_SECRET_CHARS = 4  # shorter URL parts (ports, flags) are not secrets; masking them would garble errors
+_URL_DELIMITERS = re.compile(r"[/:@#,;\s]+")
+_SECRET_KEY = re.compile(r"(?i)pass|secret|token|key|auth|sig")
+
+
 def target_key(target: NotifyTarget) -> str:
     """How the outbox names a target: its display name plus a hash of the URL (which may hold secrets)."""
-    return f"{target.name}#{hashlib.sha256(target.url.encode('utf-8')).hexdigest()[:12]}"
+    return f"{target.name}#{_url_digest(target.url)}"
+
+
+def _url_digest(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+
+
+# -- keeping the URL's secrets in -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def display_name(url: str) -> str:
+    """How a target without `name:` is shown: Apprise's privacy rendering (tokens and passwords masked)
+    cut to scheme, account and host. Path and query are dropped because Apprise shows some secrets there
+    as they are (a Pushover group key, `?-token=` GET arguments, headers). A URL Apprise cannot read is
+    shown by its scheme alone."""
+    scheme = url.partition("://")[0].strip().lower() or "notify"
+    rendered = _privacy_url(url)
+    try:
+        parts = urlsplit(rendered) if rendered else None
+    except ValueError:  # e.g. an unbalanced [ in the host
+        parts = None
+    if parts is None or not parts.scheme:
+        return f"{scheme}://"
+    shown = f"{parts.scheme}://{parts.netloc}"
+    # Belt and braces: a password or query value must never survive, whatever the plugin renders.
+    if any(secret in shown for secret in _must_hide(url)):
+        return f"{scheme}://"
+    return shown
+
+
+def _privacy_url(url: str) -> str | None:
+    import apprise
+
+    keep_apprise_logs_private()
+    try:
+        plugin = apprise.Apprise.instantiate(url, asset=_asset())
+        return plugin.url(privacy=True) if plugin else None
+    except Exception:  # a plugin that cannot render itself is shown by scheme
+        return None
+
+
+def _must_hide(url: str) -> list[str]:
+    """The URL's password and the values of query arguments named like secrets (`pass=`, `token=`,
+    `+X-Token=`, `apikey=`): secrets whatever the service."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return []
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    values = [value for key, value in query if _SECRET_KEY.search(key)]
+    return [v for v in [password or "", *values] if len(v) >= MIN_SECRET_CHARS]
+
+
+def redact(text: str, target: NotifyTarget) -> str:
+    """`text` (an error from a notifier or an HTTP library, which may quote the request URL) without any
+    part of the target's URL that its names do not already show."""
+    for secret in _secret_parts(target.url, (target.name, display_name(target.url))):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _secret_parts(url: str, shown: tuple[str, ...]) -> list[str]:
+    public = {atom for name in shown for atom in _url_atoms(name)}
+    secrets = {atom for atom in _url_atoms(url) if len(atom) >= MIN_SECRET_CHARS and atom not in public}
+    secrets.add(url)
+    # An error may quote a part as it was written, decoded or encoded.
+    variants = {variant for s in secrets for variant in (s, unquote(s), quote(s, safe=""))}
+    return sorted((v for v in variants if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
+
+
+def _url_atoms(url: str) -> list[str]:
+    """The pieces of a URL after its scheme: user, password, host, port, path segments, query values
+    (query keys such as `token` are vocabulary, not secrets)."""
+    rest = url.partition("://")[2] if "://" in url else url
+    rest, _, query = rest.partition("?")
+    atoms = _URL_DELIMITERS.split(rest)
+    for _, value in parse_qsl(query, keep_blank_values=True):
+        atoms += _URL_DELIMITERS.split(value)
+    return [atom for atom in atoms if atom]
+
+
+def keep_apprise_logs_private() -> None:
+    """Apprise logs tokens in some lines (a URL it cannot parse, HTTP errors at debug level). Its lines
+    are read through `apprise.LogCapture` (a handler on its own logger) and redacted there; they must not
+    also propagate to the application's handlers unredacted."""
+    logging.getLogger("apprise").propagate = False
+
+
+def _asset() -> Any:
+    import apprise
+
+    # In memory: Apprise must not write state (e.g. a detected Telegram chat id) under the user's home.
+    return apprise.AppriseAsset(storage_mode="memory", interpret_escapes=False)
 
 
 def wants(target: NotifyTarget, kind: str, jurisdiction: str | None) -> bool:
@@ -90,19 +196,21 @@ def apprise_send(target: NotifyTarget, title: str, body: str) -> SendOutcome:
     """Send one plain-text message with Apprise; any failure comes back as an error text."""
     import apprise
 
+    keep_apprise_logs_private()
     try:
-        asset = apprise.AppriseAsset(storage_mode="memory", interpret_escapes=False)
-        sender = apprise.Apprise(asset=asset)
+        sender = apprise.Apprise(asset=_asset())
         if not sender.add(target.url):
             return SendOutcome(False, "Apprise does not understand this URL")
         with apprise.LogCapture(level=logging.WARNING) as captured:
             ok = bool(sender.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
             messages = captured.getvalue()
     except Exception as exc:  # a notifier must never break a collect
-        return SendOutcome(False, f"{type(exc).__name__}: {exc}")
+        return SendOutcome(False, redact(f"{type(exc).__name__}: {exc}", target))
     if ok:
         return SendOutcome(True)
-    return SendOutcome(False, " ".join(messages.split())[-MAX_ERROR_CHARS:] or "the notifier reported a failure")
+    # Redacted before it is cut: a token cut in half would no longer be recognised.
+    text = redact(" ".join(messages.split()), target)[-MAX_ERROR_CHARS:]
+    return SendOutcome(False, text or "the notifier reported a failure")
 
 
 @dataclass
@@ -120,6 +228,7 @@ def deliver_pending(config: Config, store: Store, send: Sender | None = None) ->
     for target in config.notify:
         key = target_key(target)
         try:
+            _adopt_legacy_rows(store, target, key)
             rows = store.outbox_unsent(key, MAX_SENDS_PER_RUN)
         except Exception as exc:  # e.g. a locked database: try again next run
             log.warning("notify: cannot read the outbox: %s", exc)
@@ -129,6 +238,7 @@ def deliver_pending(config: Config, store: Store, send: Sender | None = None) ->
             if outcome.ok:
                 store.outbox_mark_sent(message.id, utc_now())
             else:
+                outcome = SendOutcome(False, redact(outcome.error, target))
                 store.outbox_mark_failed(message.id, outcome.error[:MAX_ERROR_CHARS])
             if outcome.ok:
                 report.sent += 1
@@ -139,6 +249,21 @@ def deliver_pending(config: Config, store: Store, send: Sender | None = None) ->
                         outcome.error, len(rows) - position)
             break
     return report
+
+
+def _legacy_name(url: str) -> str:
+    """The display name earlier versions gave a target without `name:`: the URL's host part, which for
+    Telegram and others is the bot token itself."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('@')[-1].split('/')[0]}"
+
+
+def _adopt_legacy_rows(store: Store, target: NotifyTarget, key: str) -> None:
+    """Rename outbox rows an earlier version keyed by the leaky name, so they are still sent and the
+    token leaves the database; their errors (written unredacted) go too."""
+    legacy = f"{_legacy_name(target.url)}#{_url_digest(target.url)}"
+    if legacy != key:
+        store.outbox_rename_target(legacy, key)
 
 
 def pending_count(store: Store) -> int:

@@ -40,6 +40,16 @@ class StoreError(Exception):
     pass
 
 
+def no_database_message(path: Path, why: str = "") -> str:
+    """The one message every read command gives when there is nothing to read."""
+    return f"no database at {path}" + (f" ({why})" if why else "") + ": run `kratom-tracker collect` first"
+
+
+def require_database(path: str | Path) -> None:
+    """Raise StoreError (exit status 1 at the command line) unless `path` is a kratom-tracker database.
+    For commands that could otherwise answer from nothing (an all-"unknown" status, an empty list)."""
+    Store(path, readonly=True).close()
+
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,7 @@ class Store:
         self._batching = False
         if readonly:
             if not self.path.exists():
-                raise StoreError(f"no database at {self.path}; run `kratom-tracker collect` first")
+                raise StoreError(no_database_message(self.path))
             conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +179,7 @@ class Store:
                 conn.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
             else:
-                self._check_version(self._version())
+                self._check_readable(self._version())
         except sqlite3.DatabaseError as exc:  # not SQLite at all, or damaged: say so, no traceback
             conn.close()
             raise StoreError(f"{self.path} cannot be opened as a kratom-tracker database: {exc}") from None
@@ -200,6 +210,13 @@ class Store:
                 f"{self.path} was written by a newer kratom-tracker (schema {version}; this one knows "
                 f"{SCHEMA_VERSION}). Upgrade kratom-tracker, or point --db at another file."
             )
+
+    def _check_readable(self, version: int) -> None:
+        # A reader never sets a database up: an empty file (or someone else's SQLite file) is no database
+        # yet, the same as a missing one, rather than a crash on the first query.
+        if version == 0:
+            raise StoreError(no_database_message(self.path, "the file holds no kratom-tracker tables"))
+        self._check_version(version)
 
     def _migrate(self) -> None:
         with self.transaction():
@@ -486,6 +503,15 @@ class Store:
     def outbox_mark_failed(self, message_id: int, error: str) -> None:
         self.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                         [error, message_id])
+
+    def outbox_rename_target(self, old: str, new: str) -> None:
+        """Move the messages queued for target `old` to `new` (their errors cleared); a message queued
+        under both names already is kept once."""
+        if self.db.execute("SELECT 1 FROM outbox WHERE target = ? LIMIT 1", [old]).fetchone() is None:
+            return  # the usual case: nothing to rename, and no write lock taken
+        with self.transaction():
+            self.db.execute("UPDATE OR IGNORE outbox SET target = ?, last_error = NULL WHERE target = ?", [new, old])
+            self.db.execute("DELETE FROM outbox WHERE target = ?", [old])
 
     def outbox_pending(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
