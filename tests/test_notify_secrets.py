@@ -15,7 +15,7 @@ from contextlib import closing
 import pytest
 from fastapi.testclient import TestClient
 
-from kratom_tracker import notify
+from kratom_tracker import notify, privacy
 from kratom_tracker.config.loader import load
 from kratom_tracker.config.model import NotifyTarget
 from kratom_tracker.store import Store
@@ -155,11 +155,11 @@ def secret_free(text: str, secrets: list[str]) -> bool:
 
 
 def test_a_name_is_apprise_privacy_rendering_cut_to_scheme_account_and_host():
-    assert notify.display_name(f"tgram://{TG_TOKEN}/12315544/") == "tgram://4...c"
-    assert notify.display_name("json://hook:Jn5-json-pw-27@127.0.0.1:8000/hook?-token=x") == \
+    assert privacy.display_name(f"tgram://{TG_TOKEN}/12315544/") == "tgram://4...c"
+    assert privacy.display_name("json://hook:Jn5-json-pw-27@127.0.0.1:8000/hook?-token=x") == \
         "json://hook:****@127.0.0.1:8000"
     # Apprise cannot read this one (its msteams plugin is gone): the scheme alone
-    assert notify.display_name(f"msteams://{MS_A}/{MS_B}/{MS_C}/") == "msteams://"
+    assert privacy.display_name(f"msteams://{MS_A}/{MS_B}/{MS_C}/") == "msteams://"
 
 
 def test_failed_deliveries_leak_no_secret_to_logs_database_api_or_dashboard(site, tmp_path, offline,

@@ -129,10 +129,11 @@ def test_a_page_that_is_not_the_table_is_a_parse_error(site, tmp_path):
 
 def test_a_row_the_table_drops_reads_unknown_and_links_the_table():
     from kratom_tracker.detect import status_events
-    from kratom_tracker.models import STATUSES, Assertion
+    from kratom_tracker.values import Assertion
+    from kratom_tracker.vocab import Status
 
     dropped = Assertion(jurisdiction="US-TX", substance="all", status="pending", evidence_url="https://tx.example/bill")
     (event,) = status_events(SOURCE, [dropped], [])
-    assert event.data["new_status"] == "unknown" and event.data["new_status"] in STATUSES  # never "withdrawn"
+    assert event.data["new_status"] == "unknown" and event.data["new_status"] in tuple(Status)  # never "withdrawn"
     assert event.title == "US-TX all: pending → unknown"
     assert event.url == SOURCE.url  # the table that no longer says it, not the evidence it no longer cites

@@ -24,6 +24,7 @@ from kratom_tracker.config.model import (
     SourceConfig,
 )
 from kratom_tracker.durations import parse_duration, parse_size
+from kratom_tracker.privacy import display_name
 from kratom_tracker.vocab import EventKind, NoticeKind
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
@@ -373,7 +374,7 @@ class _Validator:
                 known = [k.value for k in EventKind] + [k.value for k in NoticeKind]
                 if kind not in known:
                     self.fail(at + ("kinds",), f"unknown kind {kind!r}; use {', '.join(known)}")
-            out.append(NotifyTarget(url=url, name=str(item.get("name") or _redact(url)),
+            out.append(NotifyTarget(url=url, name=str(item.get("name") or display_name(url)),
                                     regions=tuple(map(str, region_list)), kinds=tuple(map(str, kind_list)),
                                     line=self.lines.get(at, 0)))
         return out
@@ -416,13 +417,6 @@ class _Validator:
 
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
-
-
-def _redact(url: str) -> str:
-    # The URL holds the target's secrets; notify builds a name from Apprise's privacy rendering.
-    from .notify import display_name
-
-    return display_name(url)
 
 
 def _http_url(value: Any) -> str:
