@@ -18,20 +18,6 @@ from test_publish import build_event_db
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
 
 
-def _search_ready() -> str | None:
-    """Why the Florida search cannot work yet in this tree, or None."""
-    try:
-        from kratom_tracker import regions, rules  # noqa: F401
-
-        if regions.lookup("Florida").code != "US-FL":
-            return "regions.lookup('Florida') does not give US-FL"
-    except ImportError:
-        return "kratom_tracker.status (status issue) not present"
-    except ValueError:
-        return "regions.lookup does not resolve names yet (status issue)"
-    return None
-
-
 @pytest.fixture
 def server(site, tmp_path):
     data = build_event_db(site, tmp_path)
@@ -55,10 +41,6 @@ def test_search_florida_shows_status_and_a_change(server, browser):
     assert "kratom-tracker" in browser.title
     assert browser.find_elements(By.CSS_SELECTOR, "#changes article.change"), "recent changes on the front page"
     assert browser.find_elements(By.CSS_SELECTOR, "#sources tbody tr")
-    reason = _search_ready()
-    if reason:
-        pytest.skip(f"front page checked; the Florida search needs: {reason}")
-
     box = browser.find_element(By.ID, "q")
     box.clear()
     box.send_keys("Florida")

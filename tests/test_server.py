@@ -30,17 +30,6 @@ def client(data):
         yield test_client
 
 
-def status_available() -> bool:
-    try:
-        from kratom_tracker import rules  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_status = pytest.mark.skipif(not status_available(), reason="kratom_tracker.status (status issue) not present")
-
-
 class OpenApi:
     """Validates answers against the response schemas of the server's own /openapi.json."""
 
@@ -148,7 +137,6 @@ def test_empty_parameters_mean_not_given(client, openapi):
         assert answer.json() == everything
 
 
-@needs_status
 def test_empty_as_of_means_today(client, openapi):
     answer = client.get("/api/status/US-FL?as_of=")
     assert answer.status_code == 200, answer.text
@@ -189,7 +177,6 @@ def test_sources_health_shows_a_failing_selector(data, site, client):
     assert row["last_outcome"] == "selector-missing" and row["consecutive_failures"] == 1
 
 
-@needs_status
 def test_status_is_the_status_json_contract(client, openapi, data, capsys):
     for region in ("US-FL", "Florida", "US-FL/sarasota-county", "US-TX"):
         answer = client.get(f"/api/status/{region}")

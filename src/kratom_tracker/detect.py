@@ -140,12 +140,6 @@ def _by_region_substance(assertions: list[Assertion]) -> dict[tuple[str, str], l
     return grouped
 
 
-def describe_statuses(assertions: list[Assertion]) -> str:
-    if not assertions:
-        return "none"
-    return " / ".join(sorted({a.status + (f" ({a.detail})" if a.detail else "") for a in assertions}))
-
-
 def _status_event(source: SourceConfig, key: tuple[str, str], old: list[Assertion],
                   new: list[Assertion]) -> EventDraft:
     jurisdiction, substance = key

@@ -111,14 +111,6 @@ class AmbiguousRegion(UnknownRegion):
         super().__init__(text, candidates, reason="ambiguous region")
 
 
-def resolve(text: str) -> str:
-    """A region argument (code in any case) to its canonical code. Names are resolved by `lookup`."""
-    code = _code_form(text)
-    if code is None:
-        raise UnknownRegion(text, [])
-    return code
-
-
 def _code_form(text: str) -> str | None:
     """The canonical code when `text` is written as a code (any case, alpha-3 for countries), else None."""
     import pycountry

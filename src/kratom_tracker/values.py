@@ -71,9 +71,6 @@ class Assertion:
     evidence_kind: str = ""  # primary (government, statute) or secondary
     verified_on: str = ""  # when a person last checked the evidence
 
-    def key(self) -> tuple[str, str, str]:
-        return (self.jurisdiction, self.substance, self.evidence_url)
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -2,7 +2,7 @@
 detect and store in the calling thread; a source's writes are atomic (a pass commits them in small
 batches of sources, since a commit costs more than the writes of a 304).
 
-`run_source` is the unit shared by `collect` and the scheduler daemon."""
+`fetch_and_extract` then `commit` is the unit shared by `collect` and the scheduler daemon."""
 
 from __future__ import annotations
 
@@ -149,12 +149,6 @@ def commit(store: Store, fetched: Fetched, state: SourceState) -> tuple[SourceRe
         previous = store.snapshot_content(state.snapshot_id) if state.snapshot_id is not None else None
         result = settle(fetched, state, previous)
         return result, store.save_result(fetched.source, result)
-
-
-def run_source(source: SourceConfig, store: Store, fetcher: Fetcher) -> tuple[SourceResult, list[int]]:
-    """Fetch, extract, detect and store one source (the scheduler's job body)."""
-    state = store.source_states().get(source.id, SourceState())
-    return commit(store, fetch_and_extract(source, state, fetcher), state)
 
 
 def select_sources(config: Config, only: Iterable[str] | None = None) -> list[SourceConfig]:

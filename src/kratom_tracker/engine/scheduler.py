@@ -172,12 +172,10 @@ class RunRecord:
 class Daemon:
     """The scheduler without the process concerns (signals, lock, logging), so tests can drive it."""
 
-    def __init__(self, config: Config, db: Path, feeds_dir: Path | None,
-                 on_run: Callable[[RunRecord], None] | None = None):
+    def __init__(self, config: Config, db: Path, feeds_dir: Path | None):
         self.config = config
         self.db = Path(db)
         self.feeds_dir = feeds_dir
-        self.on_run = on_run
         self.store = Store(self.db)
         self._store_lock = threading.Lock()  # one connection shared by the job threads: one user at a time
         self.fetcher = Fetcher.from_config(config)
@@ -293,8 +291,6 @@ class Daemon:
                  record.duration_ms, record.events, f" error={record.error!r}" if record.error else "")
         if noteworthy:
             self.publisher.request()
-        if self.on_run:
-            self.on_run(record)
         return record
 
     def _retry_pending_notifications(self) -> None:

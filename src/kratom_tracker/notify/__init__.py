@@ -176,5 +176,3 @@ def _adopt_legacy_rows(store: Store, target: NotifyTarget, key: str) -> None:
         store.outbox_rename_target(legacy, key)
 
 
-def pending_count(store: Store) -> int:
-    return store.outbox_pending()

@@ -131,9 +131,9 @@ MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1}
 
 
 class _Connection:
-    """What the rest of the code calls `store.db`: plain sqlite3 on the hot path (importing sqlite-utils
-    costs more than an unchanged pass over a few hundred sources); `db[table]` and the migrations get
-    sqlite-utils' table tools, loaded when first needed."""
+    """What the store's own methods call `self.db`: plain sqlite3 on the hot path (importing sqlite-utils
+    costs more than an unchanged pass over a few hundred sources); the migrations get sqlite-utils' table
+    tools (`db.utils["table"].add_column`, `.transform`, FTS), loaded when first needed."""
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -142,9 +142,6 @@ class _Connection:
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, parameters)
 
-    def executescript(self, script: str) -> sqlite3.Cursor:
-        return self.conn.executescript(script)
-
     @property
     def utils(self) -> sqlite_utils.Database:
         if self._utils is None:
@@ -152,9 +149,6 @@ class _Connection:
 
             self._utils = sqlite_utils.Database(self.conn)
         return self._utils
-
-    def __getitem__(self, table: str) -> Any:
-        return self.utils[table]
 
 
 class Store:
@@ -462,12 +456,6 @@ class Store:
     def sources_health(self) -> list[SourceHealth]:
         rows = self.db.execute(f"SELECT {', '.join(_HEALTH_COLUMNS)} FROM sources ORDER BY id").fetchall()
         return [SourceHealth(*row[:-1], consecutive_failures=row[-1] or 0) for row in rows]
-
-    def recent_fetches(self, source_id: str, limit: int = 20) -> list[dict[str, Any]]:
-        cols = ("started_at", "duration_ms", "outcome", "http_status", "error", "bytes", "events")
-        rows = self.db.execute(f"SELECT {', '.join(cols)} FROM fetches WHERE source_id = ? ORDER BY id DESC LIMIT ?",
-                               [source_id, limit]).fetchall()
-        return [dict(zip(cols, row, strict=True)) for row in rows]
 
     # -- failure notices -------------------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ from kratom_tracker.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 500
-FEED_NAME = feed_name_pattern()
 DASHBOARD_CHANGES = 20
 SECURITY_HEADERS = {
     # The dashboard needs no script at all; even if markup slipped through, a browser would not run it.
@@ -272,6 +271,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                     "health. Feeds at /feeds/, a dashboard at /.",
     )
     feeds = FeedCache(settings)
+    feed_name = feed_name_pattern()  # from the formats registered when the app is made
     templates = Environment(loader=PackageLoader("kratom_tracker", "templates"), autoescape=True)
     templates.filters["safe_url"] = render.safe_url
     app.mount("/static", StaticFiles(packages=[("kratom_tracker", "static")]), name="static")
@@ -310,7 +310,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/feeds/{name:path}", response_model=None, include_in_schema=False)
     def feed(name: str) -> Response:
-        if not FEED_NAME.match(name):
+        if not feed_name.match(name):
             raise ApiError(404, f"no feed {name!r}; feeds are all.atom, all.rss, all.json and region/<CODE>.*")
         data = feeds.read(name)
         if data is None:
