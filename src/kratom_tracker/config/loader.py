@@ -229,9 +229,17 @@ class _Validator:
             self.fail(at, str(exc))
             return fallback
 
+    def _setting(self, section: str, raw: dict[str, Any], key: str, check, default: Any) -> Any:
+        """`raw[key]` checked, or `default` (taken from the settings dataclass, the one place defaults
+        live) when the file does not set it."""
+        if key not in raw:
+            return default
+        return self._value((section, key), raw[key], check, default)
+
     def defaults(self, value: Any) -> dict[str, Any]:
         raw = self._mapping(value, ("defaults",), _DEFAULT_KEYS)
-        out: dict[str, Any] = {"interval": 6 * 3600.0, "timeout": 30.0, "max_bytes": 10 * 1000 * 1000}
+        base = SourceConfig(id="", type="", name="", jurisdiction="")  # the per-source defaults live there
+        out: dict[str, Any] = {"interval": base.interval, "timeout": base.timeout, "max_bytes": base.max_bytes}
         for key, check in (("interval", _positive_duration), ("timeout", _positive_duration),
                            ("max_bytes", parse_size), ("jitter", _fraction)):
             if key in raw:
@@ -242,12 +250,10 @@ class _Validator:
         raw = self._mapping(value, ("politeness",), _POLITENESS_KEYS)
         base = Politeness()
         return Politeness(
-            per_host_concurrency=self._value(("politeness", "per_host_concurrency"),
-                                             raw.get("per_host_concurrency", base.per_host_concurrency),
-                                             _positive_int, base.per_host_concurrency),
-            per_host_delay=self._value(("politeness", "per_host_delay"),
-                                       raw.get("per_host_delay", "1s"), parse_duration, base.per_host_delay),
-            robots=self._value(("politeness", "robots"), raw.get("robots", True), _boolean, True),
+            per_host_concurrency=self._setting("politeness", raw, "per_host_concurrency", _positive_int,
+                                               base.per_host_concurrency),
+            per_host_delay=self._setting("politeness", raw, "per_host_delay", parse_duration, base.per_host_delay),
+            robots=self._setting("politeness", raw, "robots", _boolean, base.robots),
         )
 
     def sources(self, value: Any, defaults: dict[str, Any]) -> list[SourceConfig]:
@@ -383,35 +389,29 @@ class _Validator:
         raw = self._mapping(value, ("scheduler",), {"jitter", "failure_threshold", "stale_factor", "publish_delay"})
         base = SchedulerSettings(jitter=defaults.get("jitter"))
         return SchedulerSettings(
-            jitter=self._value(("scheduler", "jitter"), raw.get("jitter", base.jitter), _optional_fraction, None),
-            failure_threshold=self._value(("scheduler", "failure_threshold"),
-                                          raw.get("failure_threshold", base.failure_threshold), _positive_int, 3),
-            stale_factor=self._value(("scheduler", "stale_factor"), raw.get("stale_factor", base.stale_factor),
-                                     _positive_number, 4.0),
-            publish_delay=self._value(("scheduler", "publish_delay"), raw.get("publish_delay", "60s"),
-                                      parse_duration, 60.0),
+            jitter=self._setting("scheduler", raw, "jitter", _optional_fraction, base.jitter),
+            failure_threshold=self._setting("scheduler", raw, "failure_threshold", _positive_int,
+                                            base.failure_threshold),
+            stale_factor=self._setting("scheduler", raw, "stale_factor", _positive_number, base.stale_factor),
+            publish_delay=self._setting("scheduler", raw, "publish_delay", parse_duration, base.publish_delay),
         )
 
     def publish(self, value: Any) -> PublishSettings:
         raw = self._mapping(value, ("publish",), {"max_entries", "base_url", "title"})
         base = PublishSettings()
         return PublishSettings(
-            max_entries=self._value(("publish", "max_entries"), raw.get("max_entries", base.max_entries),
-                                    _positive_int, base.max_entries),
-            base_url=self._value(("publish", "base_url"), raw.get("base_url", base.base_url), _http_url,
-                                 base.base_url).rstrip("/"),
-            title=self._value(("publish", "title"), raw.get("title", base.title), checks.text, base.title),
+            max_entries=self._setting("publish", raw, "max_entries", _positive_int, base.max_entries),
+            base_url=self._setting("publish", raw, "base_url", _http_url, base.base_url).rstrip("/"),
+            title=self._setting("publish", raw, "title", checks.text, base.title),
         )
 
     def fetch(self, value: Any) -> FetchSettings:
         raw = self._mapping(value, ("fetch",), {"workers", "retries", "max_retry_wait"})
         base = FetchSettings()
         return FetchSettings(
-            workers=self._value(("fetch", "workers"), raw.get("workers", base.workers), _positive_int, base.workers),
-            retries=self._value(("fetch", "retries"), raw.get("retries", base.retries), _non_negative_int,
-                                base.retries),
-            max_retry_wait=self._value(("fetch", "max_retry_wait"), raw.get("max_retry_wait", "30s"),
-                                       parse_duration, base.max_retry_wait),
+            workers=self._setting("fetch", raw, "workers", _positive_int, base.workers),
+            retries=self._setting("fetch", raw, "retries", _non_negative_int, base.retries),
+            max_retry_wait=self._setting("fetch", raw, "max_retry_wait", parse_duration, base.max_retry_wait),
         )
 
 

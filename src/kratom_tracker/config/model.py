@@ -18,6 +18,7 @@ DEFAULT_SOURCES = "sources.yaml"
 DEFAULT_DB = "data/tracker.db"
 DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kratom-tracker)"
 DEFAULT_FEEDS = "data/feeds"
+DEFAULT_JITTER = 0.1  # fraction of a source's interval, when `scheduler.jitter` is not set
 
 
 class ConfigError(Exception):
@@ -46,7 +47,7 @@ class NotifyTarget:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    jitter: float | None = None  # fraction of the interval; None means 0.1
+    jitter: float | None = None  # fraction of the interval; None means DEFAULT_JITTER
     failure_threshold: int = 3
     stale_factor: float = 4.0
     publish_delay: float = 60.0

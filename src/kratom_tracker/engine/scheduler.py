@@ -30,7 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from kratom_tracker import timefmt
-from kratom_tracker.config.model import Config, SourceConfig
+from kratom_tracker.config.model import DEFAULT_JITTER, Config, SourceConfig
 from kratom_tracker.engine.aftermath import Aftermath
 from kratom_tracker.engine.pipeline import Fetched, commit, fetch_and_extract
 from kratom_tracker.fetch import Fetcher
@@ -39,13 +39,10 @@ from kratom_tracker.vocab import Outcome
 
 log = logging.getLogger("kratom_tracker.scheduler")
 
-DEFAULT_JITTER = 0.1  # fraction of a source's interval
 STARTUP_SPREAD = 60.0  # at most this many seconds to start every source that is due at start...
 STARTUP_SPACING = 0.5  # ...and about this much between two of them, so a few sources start at once
 RETRY_NOTIFY_EVERY = 300.0  # seconds between retries of notifications a notifier refused
 RETRY_JOB_ID = "~retry-notifications"  # cannot clash with a source id ([a-z0-9-]+)
-DEFAULT_FEEDS_DIR = "data/feeds"
-EXIT_OK, EXIT_NOTHING_RAN = 0, 1
 
 
 # -- when each source runs --------------------------------------------------------------------------
