@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from conftest import collect, run_cli, stored_events, write_sources
-from kratom_tracker import extractors
+from kratom_tracker import checks, extractors
 from kratom_tracker.cli.console import STATUS_STYLES
 from kratom_tracker.config.loader import load
-from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors import Extractor, option
 from kratom_tracker.publish import formats, publish
 from kratom_tracker.store import Store
 from kratom_tracker.values import Extraction
@@ -31,10 +32,12 @@ def json_lines_type():
     class JsonLines(Extractor):
         type_name = "test-json-lines"
         help = "the strings of a JSON array at `key` as text lines (an example type for the tests)"
-        options = {"key": Option(required=True, help="the top-level key holding the array")}
+        @dataclass(frozen=True)
+        class Options:
+            key: str = option(check=checks.text, help="the top-level key holding the array")
 
         def extract(self, source, response):
-            values = json.loads(response.text).get(source.option("key"), [])
+            values = json.loads(response.text).get(source.options.key, [])
             return Extraction(lines=[str(v) for v in values])
 
     yield JsonLines

@@ -11,7 +11,11 @@ import pytest
 from conftest import collect, fixture_bytes, run_cli, stored_events, write_sources
 from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors import get
-from kratom_tracker.extractors.federal_register import scheduling_assertions, substances_named
+from kratom_tracker.extractors.federal_register import (
+    FederalRegisterExtractor,
+    scheduling_assertions,
+    substances_named,
+)
 from kratom_tracker.values import Response
 from kratom_tracker.vocab import Status
 
@@ -65,8 +69,8 @@ def _answer(*metas, next_page: str = "") -> bytes:
 
 
 def _source(**options) -> SourceConfig:
-    return SourceConfig(id="fr", type="federal-register", name="FR", jurisdiction="US", options={"term": "kratom",
-                                                                                               **options})
+    return SourceConfig(id="fr", type="federal-register", name="FR", jurisdiction="US",
+                        options=FederalRegisterExtractor.Options(**{"term": "kratom", **options}))
 
 
 def _extract(body: bytes, **options):

@@ -86,7 +86,7 @@ def test_config_loader_takes_any_structure(document):
 
 def _source(type_name: str, **options) -> SourceConfig:
     return SourceConfig(id="fuzz", type=type_name, name="Fuzz", jurisdiction="US", url="http://127.0.0.1/x",
-                        options=options)
+                        options=extractors.get(type_name).make_options(options))
 
 
 _TAGS = ["p", "div", "main", "span", "b", "table", "tr", "td", "script", "style", "svg", "pre", "br", "li", "ul",

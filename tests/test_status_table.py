@@ -10,11 +10,15 @@ import pytest
 
 from conftest import fixture_bytes, run_cli, stored_events, write_sources
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.extractors.status_table import map_category, parse_kratomnewstoday_csv
+from kratom_tracker.extractors.status_table import (
+    StatusTableExtractor,
+    map_category,
+    parse_kratomnewstoday_csv,
+)
 
 CSV_NAME = "kratomnewstoday_state-of-kratom-regulation-2026.csv"
 SOURCE = SourceConfig(id="knt", type="status-table", name="KNT", jurisdiction="US",
-                      url="http://127.0.0.1/state-of-kratom.csv", options={"parser": "kratomnewstoday-csv"})
+                      url="http://127.0.0.1/state-of-kratom.csv", options=StatusTableExtractor.Options(parser="kratomnewstoday-csv"))
 
 
 def _recorded() -> str:

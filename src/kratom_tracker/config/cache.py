@@ -29,7 +29,7 @@ from kratom_tracker.config.model import (
 )
 from kratom_tracker.values import sha256_hex
 
-_FORMAT = 2  # 2: notify targets without `name:` got a name that hides their secrets
+_FORMAT = 3  # 2: notify targets without `name:` got a name that hides their secrets; 3: typed options
 
 
 def cache_dir() -> Path | None:
@@ -90,7 +90,7 @@ def _encode_source(source) -> dict[str, Any]:
     out = {f.name: getattr(source, f.name) for f in fields(source) if f.name != "options"}
     out["tags"] = list(source.tags)
     out["options"] = [[key, list(value) if isinstance(value, tuple) else value, isinstance(value, tuple)]
-                      for key, value in source.options.items()]
+                      for key, value in asdict(source.options).items()]
     return out
 
 
@@ -99,7 +99,7 @@ def _decode(doc: dict[str, Any], path: Path) -> Config:
     for raw in doc["sources"]:
         options = {key: tuple(value) if was_tuple else value for key, value, was_tuple in raw.pop("options")}
         raw["tags"] = tuple(raw["tags"])
-        sources.append(SourceConfig(**raw, options=options))
+        sources.append(SourceConfig(**raw, options=extractors.get(raw["type"]).make_options(options)))
     notify = tuple(NotifyTarget(**{**n, "regions": tuple(n["regions"]), "kinds": tuple(n["kinds"])})
                    for n in doc["notify"])
     return Config(path=path, sources=tuple(sources), user_agent=doc["user_agent"],
@@ -112,7 +112,7 @@ def _paths_still_exist(config: Config) -> bool:
     for source in config.sources:
         extractor = extractors.get(source.type)
         for key, option in extractor.options.items():
-            value = source.options.get(key)
+            value = source.option(key)
             if option.path and isinstance(value, str) and not Path(value).exists():
                 return False
     return True

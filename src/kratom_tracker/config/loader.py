@@ -315,9 +315,7 @@ class _Validator:
                 if option.required:
                     self.fail(at, f"missing required key `{key}` for a {type_name} source" +
                               (f" ({option.help})" if option.help else ""))
-                elif option.default is not None:
-                    options[key] = option.default
-                continue
+                continue  # the `Options` dataclass holds the default
             value = self._value(at + (key,), raw[key], option.check or (lambda v: v), None)
             if option.path and isinstance(value, str):
                 value = str(shipped.resolve_data_file(value, self.path.parent))
@@ -348,7 +346,7 @@ class _Validator:
             tags=tuple(tags),
             note=note,
             enabled=self._value(at + ("enabled",), raw.get("enabled", True), _boolean, True),
-            options=options,
+            options=extractor.make_options(options),
             line=self.lines.get(at, 0),
         )
 

@@ -7,8 +7,7 @@ only here: the validator reads them from the dataclasses instead of restating th
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +79,13 @@ class SourceConfig:
     tags: tuple[str, ...] = ()
     note: str = ""
     enabled: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # The type's typed options: an instance of its extractor's `Options` dataclass (`options.select`).
+    options: Any = None
     line: int = 0
 
     def option(self, key: str, default: Any = None) -> Any:
-        return self.options.get(key, default)
+        """One option by name (for code that handles any type, e.g. the cache and `sources types`)."""
+        return getattr(self.options, key, default)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from kratom_tracker.values import Extraction
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Option:
-    """A type-specific sources.yaml key. `check` turns the raw YAML value into the stored value or
-    raises ValueError with a reason a person can act on."""
+    """A type-specific sources.yaml key, as the validator and `sources types` see it (derived from the
+    type's `Options` dataclass). `check` turns the raw YAML value into the stored value or raises
+    ValueError with a reason a person can act on."""
 
     required: bool = False
     default: Any = None
@@ -34,13 +35,43 @@ class Option:
     path: bool = False  # a file path, resolved relative to the sources.yaml directory
 
 
+def option(default: Any = MISSING, *, check: Callable[[Any], Any] | None = None, help: str = "",
+           path: bool = False) -> Any:
+    """A field of an extractor's `Options` dataclass: its default (none: the key is required), how to
+    check the YAML value, and the help shown by `sources check` and `sources types`."""
+    meta = {"check": check, "help": help, "path": path}
+    return field(default=default, metadata=meta) if default is not MISSING else field(metadata=meta)
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a source type that takes none beyond the common keys."""
+
+
+def _schema_entry(spec: Field) -> Option:
+    return Option(required=spec.default is MISSING, default=None if spec.default is MISSING else spec.default,
+                  check=spec.metadata.get("check"), help=spec.metadata.get("help", ""),
+                  path=spec.metadata.get("path", False))
+
+
 class Extractor:
     """Subclass with a `type_name` to add a source type; the subclass registers itself."""
 
     type_name: ClassVar[str] = ""
     needs_url: ClassVar[bool] = True
-    options: ClassVar[dict[str, Option]] = {}
+    # The type's own sources.yaml keys, typed: a frozen dataclass whose fields are made with `option()`.
+    # A source's `options` is an instance of it (`source.options.select`); defaults live only here.
+    Options: ClassVar[type] = NoOptions
     help: ClassVar[str] = ""
+
+    @property
+    def options(self) -> dict[str, Option]:
+        """The schema of `Options`, key by key (what the validator checks and `sources types` prints)."""
+        return {spec.name: _schema_entry(spec) for spec in fields(self.Options)}
+
+    def make_options(self, values: dict[str, Any]) -> Any:
+        """The typed options from validated values (keys the file leaves out take the field defaults)."""
+        return self.Options(**values)
 
     def request_url(self, source: SourceConfig) -> str:
         """The URL to fetch; an API extractor builds it from its options."""
@@ -56,7 +87,7 @@ class Extractor:
 
     def settings_fingerprint(self, source: SourceConfig) -> str:
         """Options that change what is extracted from the same bytes; part of the skip-unchanged hash."""
-        return repr(sorted((k, repr(v)) for k, v in source.options.items()))
+        return repr(sorted((spec.name, repr(getattr(source.options, spec.name))) for spec in fields(source.options)))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from kratom_tracker import regions, timefmt
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors import Extractor, option
 from kratom_tracker.values import Assertion, Extraction, Response
 from kratom_tracker.vocab import Outcome, Status, Substance
 
@@ -27,11 +28,12 @@ class BaselineExtractor(Extractor):
     type_name = "baseline"
     needs_url = False
     help = "the project's cited table of assertions (CSV in data/); emits status events when a row changes"
-    options = {"path": Option(required=True, check=_existing_file, path=True,
-                              help="CSV with columns " + ",".join(COLUMNS))}
+    @dataclass(frozen=True)
+    class Options:
+        path: str = option(check=_existing_file, path=True, help="CSV with columns " + ",".join(COLUMNS))
 
     def local_document(self, source: SourceConfig) -> Response:
-        path = Path(source.option("path"))
+        path = Path(source.options.path)
         try:
             body = path.read_bytes()
         except OSError as exc:

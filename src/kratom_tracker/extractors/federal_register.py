@@ -35,7 +35,7 @@ from urllib.parse import urlencode, urlsplit
 
 from kratom_tracker import checks
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors import Extractor, option
 from kratom_tracker.values import Assertion, Extraction, Item, Response
 from kratom_tracker.vocab import Outcome
 
@@ -60,13 +60,14 @@ class FederalRegisterExtractor(Extractor):
     help = ("the Federal Register API searched for a `term` (url: documents.json, the default, or "
             "public-inspection-documents.json); one notice event per new or changed document; DEA scheduling "
             "documents on kratom alkaloids become US status assertions")
-    options = {
-        "term": Option(required=True, check=checks.text, help="full-text search term, e.g. kratom"),
-        "match": Option(check=checks.regex, help="regex over the document title; other documents are skipped"),
-    }
+    @dataclass(frozen=True)
+    class Options:
+        term: str = option(check=checks.text, help="full-text search term, e.g. kratom")
+        match: str | None = option(None, check=checks.regex,
+                                   help="regex over the document title; other documents are skipped")
 
     def request_url(self, source: SourceConfig) -> str:
-        return search_url(source.url or DOCUMENTS_URL, source.option("term"))
+        return search_url(source.url or DOCUMENTS_URL, source.options.term)
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         try:
@@ -77,7 +78,7 @@ class FederalRegisterExtractor(Extractor):
             return Extraction(outcome=Outcome.PARSE_ERROR, error="not a Federal Register search answer")
         if "results" not in answer and not isinstance(answer.get("count"), int):
             return Extraction(outcome=Outcome.PARSE_ERROR, error="no `results` and no `count`: not a search answer")
-        pattern = re.compile(source.option("match")) if source.option("match") else None
+        pattern = re.compile(source.options.match) if source.options.match else None
         documents = [d for d in answer.get("results", []) if isinstance(d, dict) and d.get("document_number")]
         # Public-inspection documents leave that list when they are published: not a withdrawal.
         transient = _is_public_inspection(source.url or DOCUMENTS_URL)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from kratom_tracker import checks, timefmt
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors import Extractor, option
 from kratom_tracker.extractors._html import fold_lines, looks_binary, parse_html, text_lines
 from kratom_tracker.values import Extraction, Item, Response, sha256_hex
 from kratom_tracker.vocab import Outcome
@@ -16,10 +17,11 @@ from kratom_tracker.vocab import Outcome
 class FeedExtractor(Extractor):
     type_name = "feed"
     help = "an RSS or Atom feed; `match` (regex over title and summary) keeps relevant items; emits notice events"
-    options = {
-        "match": Option(check=checks.regex, help="regex over item title and summary"),
-        "ignore": Option(default=(), check=checks.regex_list, help="regexes; items whose title matches are skipped"),
-    }
+    @dataclass(frozen=True)
+    class Options:
+        match: str | None = option(None, check=checks.regex, help="regex over item title and summary")
+        ignore: tuple[str, ...] = option((), check=checks.regex_list,
+                                         help="regexes; items whose title matches are skipped")
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         import feedparser
@@ -41,8 +43,8 @@ class FeedExtractor(Extractor):
                 return Extraction(outcome=Outcome.PARSE_ERROR, error=f"not a readable RSS/Atom feed: {reason}")
             return Extraction(outcome=Outcome.EMPTY, error="the feed has no items")
         items = feed_items(entries)
-        pattern = source.option("match")
-        ignore = [re.compile(p) for p in source.option("ignore", ())]
+        pattern = source.options.match
+        ignore = [re.compile(p) for p in source.options.ignore]
         if pattern:
             rx = re.compile(pattern)
             items = [i for i in items if rx.search(i.title) or rx.search(i.summary)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from kratom_tracker import checks, regions, timefmt
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors import Extractor, option
 from kratom_tracker.values import Assertion, Extraction, Response
 from kratom_tracker.vocab import Outcome
 
@@ -120,14 +120,14 @@ PARSERS: dict[str, Callable[[str, SourceConfig], ParsedTable]] = {
 class StatusTableExtractor(Extractor):
     type_name = "status-table"
     help = "a page or CSV listing status per jurisdiction; a named `parser` maps its rows; emits status events"
-    options = {
-        "parser": Option(required=True, check=checks.one_of(*PARSERS), help="one of " + ", ".join(PARSERS)),
-    }
+    @dataclass(frozen=True)
+    class Options:
+        parser: str = option(check=checks.one_of(*PARSERS), help="one of " + ", ".join(PARSERS))
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         if not response.body.strip():
             return Extraction(outcome=Outcome.EMPTY, error="the table is empty")
-        table = PARSERS[source.option("parser")](response.text, source)
+        table = PARSERS[source.options.parser](response.text, source)
         if not table.assertions:
             outcome = Outcome.EMPTY if table.rows == 0 and not table.warnings else Outcome.PARSE_ERROR
             return Extraction(outcome=outcome, error="; ".join(table.warnings[:3]) or "no rows in the table")

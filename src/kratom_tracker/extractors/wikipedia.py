@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from kratom_tracker import checks
 from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.extractors import Extractor, Option
+from kratom_tracker.extractors import Extractor, option
 from kratom_tracker.extractors._html import fold_lines, looks_binary
 from kratom_tracker.values import Extraction, Response
 from kratom_tracker.vocab import Outcome
@@ -56,19 +56,19 @@ class WikipediaExtractor(Extractor):
     type_name = "wikipedia"
     help = ("one section of a MediaWiki article (url: https://<wiki>/wiki/<Title>), read from its wikitext "
             "with references and markup removed; emits content events with the revision")
-    options = {
-        "section": Option(required=True, check=_section_names,
-                          help="heading of the section to watch, or a list of alternative headings"),
-        "via": Option(default="raw", check=checks.one_of("raw", "api"),
-                      help="raw: /wiki/Title?action=raw (robots-allowed on Wikimedia); api: /w/api.php parse"),
-        "ignore": Option(default=(), check=checks.regex_list, help="regexes; matching lines never count"),
-    }
+    @dataclass(frozen=True)
+    class Options:
+        section: tuple[str, ...] = option(check=_section_names,
+                                          help="heading of the section to watch, or a list of alternative headings")
+        via: str = option("raw", check=checks.one_of("raw", "api"),
+                          help="raw: /wiki/Title?action=raw (robots-allowed on Wikimedia); api: /w/api.php parse")
+        ignore: tuple[str, ...] = option((), check=checks.regex_list, help="regexes; matching lines never count")
 
     def request_url(self, source: SourceConfig) -> str:
         assert source.url is not None
         parts = urlsplit(source.url)
         title = article_title(source.url)
-        if source.option("via", "raw") == "api":
+        if source.options.via == "api":
             query = urlencode({"action": "parse", "page": title, "prop": "wikitext|revid", "redirects": "1",
                                "format": "json", "formatversion": "2"}, safe="|")
             return f"{parts.scheme}://{parts.netloc}/w/api.php?{query}"
@@ -88,7 +88,7 @@ class WikipediaExtractor(Extractor):
             return Extraction(outcome=Outcome.SELECTOR_MISSING,
                               error=f"{page.title!r} is now a redirect to {redirect.group(1).strip()!r}; "
                                     "point the source's url at that article")
-        names = source.option("section", ())
+        names = source.options.section
         found = cut_section(page.text, names)
         if found is None:
             return Extraction(outcome=Outcome.SELECTOR_MISSING,
@@ -97,7 +97,7 @@ class WikipediaExtractor(Extractor):
         too_deep = check_nesting(body)
         if too_deep:
             return Extraction(outcome=Outcome.PARSE_ERROR, error=f"section {heading!r}: {too_deep}")
-        patterns = [re.compile(p) for p in source.option("ignore", ())]
+        patterns = [re.compile(p) for p in source.options.ignore]
         lines = [line for line in [heading, *wikitext_lines(body)] if not any(p.search(line) for p in patterns)]
         if len(lines) <= 1:
             return Extraction(outcome=Outcome.EMPTY, error=f"section {heading!r} has no text")
