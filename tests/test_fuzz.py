@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from kratom_tracker import extractors
 from kratom_tracker.config import ConfigError, SourceConfig, loads
-from kratom_tracker.fetch import decode_text
+from kratom_tracker.fetch.charset import decode_text
 from kratom_tracker.models import Extraction, Response
 
 # KRATOM_TRACKER_FUZZ_EXAMPLES=5000 fuzzes for longer (minutes) than the default suite does (seconds).

@@ -272,7 +272,7 @@ def test_two_passes_at_once_write_a_change_once(hostile, tmp_path, capsys):
     """Two collects that both read the state before either wrote (two processes on one database): the
     second settles against what the first stored, so the change is one event, not two."""
     from kratom_tracker.config import load
-    from kratom_tracker.fetch import Fetcher
+    from kratom_tracker.fetch.client import Fetcher
     from kratom_tracker.pipeline import commit, fetch_and_extract
     from kratom_tracker.store import SourceState, Store
 

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .fetch.charset import decode_text
+
 SUBSTANCES = ("leaf", "7-OH", "all")
 STATUSES = ("legal", "regulated", "banned", "pending", "unknown")
 EVENT_KINDS = ("content", "notice", "status")
@@ -58,8 +60,6 @@ class Response:
     @cached_property
     def text(self) -> str:
         """The body decoded with the charset from the header, then the document, then detection."""
-        from .fetch import decode_text
-
         return decode_text(self.body, self.headers.get("content-type", ""))
 
 

@@ -19,7 +19,7 @@ from . import extractors, models
 from .config import Config, SourceConfig
 from .detect import detect
 from .extract import extract
-from .fetch import Fetcher
+from .fetch.client import Fetcher
 from .models import Extraction, Response, SourceResult, sha256_hex
 from .store import SourceState, Store, utc_now
 

@@ -37,7 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import models
 from .config import Config, ConfigError, SourceConfig, db_path, load, sources_path
-from .fetch import Fetcher
+from .fetch.client import Fetcher
 from .pipeline import commit, fetch_and_extract
 from .store import SourceState, Store
 

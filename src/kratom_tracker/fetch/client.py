@@ -9,8 +9,6 @@ is used."""
 
 from __future__ import annotations
 
-import codecs
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -19,13 +17,12 @@ from urllib.parse import urlsplit
 
 import pycurl
 
-from . import models
-from .config import Config, Politeness
-from .models import Response
+from .. import models
+from ..config import Config, Politeness
+from ..models import Response
+from .charset import decode_text
 
 ROBOTS_TTL = 24 * 3600
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_\-.]+)""")
 
 
 @dataclass
@@ -306,65 +303,3 @@ def _failure(url: str, exc: pycurl.error, status: int, headers: dict[str, str], 
         outcome = models.CONNECTION_ERROR
         error = f"body cut short: {_reason(message)}" if received.size else _reason(message)
     return Response(url=url, status=status, headers=headers, outcome=outcome, error=error, elapsed_ms=_ms(started))
-
-
-# -- charset ---------------------------------------------------------------------------------------
-
-
-def charset_from_header(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return _known_codec(value.strip().strip("\"'"))
-    return None
-
-
-def _known_codec(name: str) -> str | None:
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
-        return None
-    # Browsers read latin-1 and ASCII labels as windows-1252 (WHATWG Encoding), and so do the pages.
-    return "cp1252" if codec in ("latin_1", "iso8859-1", "ascii") else codec
-
-
-def decode_text(body: bytes, content_type: str = "") -> str:
-    """Charset from the header, then the document (BOM, meta, XML declaration), then detection."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body[3:].decode("utf-8", errors="replace")
-    for charset in (charset_from_header(content_type), _charset_in_document(body)):
-        if charset and not charset.startswith(("utf_16", "utf_32")) and _is_utf8_beyond_ascii(body):
-            # A body that is valid UTF-8 with non-ASCII text is UTF-8 whatever the header claims:
-            # misread as latin-1 it would turn every accented line into a false change.
-            return body.decode("utf-8")
-        if charset:
-            try:
-                return body.decode(charset)
-            except (UnicodeDecodeError, LookupError):
-                continue  # a wrong declaration: fall through to detection
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(body[:200_000]).best()
-    if best is not None:
-        return body.decode(best.encoding, errors="replace")
-    return body.decode("cp1252", errors="replace")
-
-
-def _is_utf8_beyond_ascii(body: bytes) -> bool:
-    if body.isascii():
-        return False
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _charset_in_document(body: bytes) -> str | None:
-    head = body[:4096]
-    match = _XML_ENCODING.match(head) or _META_CHARSET.search(head)
-    return _known_codec(match.group(1).decode("ascii", "ignore")) if match else None
