@@ -121,7 +121,12 @@ class Limit:
 
 class _DeadlineMixin:
     """For urllib3's HTTP(S)Connection: starts the clock in `request`, arms the watchdog in `getresponse`
-    (the first moment the socket surely exists; the body is read after it returns, still watched)."""
+    (the first moment the socket surely exists; the body is read after it returns, still watched).
+
+    One window is left: urllib3 puts a connection back in the pool inside the read that ends its body,
+    a moment before the fetch finishes the exchange. Should that exchange's deadline pass in those
+    microseconds while another fetch has taken the connection and not yet sent on it, that request
+    fails as on a dropped kept-alive connection (urllib3 retries it if the budget allows)."""
 
     _requested_at = 0.0
     _exchange: _Exchange | None = None
