@@ -273,7 +273,7 @@ def test_two_passes_at_once_write_a_change_once(hostile, tmp_path, capsys):
     second settles against what the first stored, so the change is one event, not two."""
     from kratom_tracker.config.loader import load
     from kratom_tracker.engine.pipeline import commit, fetch_and_extract
-    from kratom_tracker.fetch import Fetcher
+    from kratom_tracker.fetch.client import Fetcher
     from kratom_tracker.store import SourceState, Store
 
     sources, db = tmp_path / "sources.yaml", tmp_path / "t.db"

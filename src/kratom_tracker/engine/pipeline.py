@@ -19,7 +19,7 @@ from kratom_tracker import extractors
 from kratom_tracker.config.model import Config, SourceConfig
 from kratom_tracker.detect import detect
 from kratom_tracker.extractors import run as extract
-from kratom_tracker.fetch import Fetcher
+from kratom_tracker.fetch.client import Fetcher
 from kratom_tracker.store import SourceState, Store
 from kratom_tracker.timefmt import utc_now
 from kratom_tracker.values import Extraction, Response, SourceResult, sha256_hex

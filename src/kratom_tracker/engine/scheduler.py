@@ -33,7 +33,7 @@ from kratom_tracker import timefmt
 from kratom_tracker.config.model import DEFAULT_JITTER, Config, SourceConfig
 from kratom_tracker.engine.aftermath import Aftermath
 from kratom_tracker.engine.pipeline import Fetched, commit, fetch_and_extract
-from kratom_tracker.fetch import Fetcher
+from kratom_tracker.fetch.client import Fetcher
 from kratom_tracker.store import SourceState, Store
 from kratom_tracker.vocab import Outcome
 
