@@ -207,7 +207,7 @@ def print_next_steps(db: Path, out_dir: Path, published: bool) -> None:
     print(f'  kratom-tracker status "Sarasota County, Florida" {on_db}  # what applies in a place')
     if published:
         print(f"  feeds written to {out_dir}/ (all.atom, all.rss, all.json, region/…)")
-        print(f"  kratom-tracker serve {on_db} --feeds {shlex.quote(str(out_dir))}"
+        print(f"  kratom-tracker serve {on_db}"
               "  # dashboard and API at http://127.0.0.1:8080/")
 
 
