@@ -255,10 +255,10 @@ def test_baseline_edit_yields_one_status_event(tmp_path):
 def test_changes_json_is_the_event_list_newest_first(site, tmp_path, capsys):
     sources = write_sources(tmp_path, _page_source(site))
     db = tmp_path / "t.db"
-    site.set("/page", html_page("<p>one</p>"))
+    site.set("/page", html_page("<p>kratom one</p>"))  # on topic: `require` defaults to kratom|mitragyn|7-OH
     _collect(sources, db)
     for text in ("two", "three"):
-        site.set("/page", html_page(f"<p>{text}</p>"))
+        site.set("/page", html_page(f"<p>kratom {text}</p>"))
         _collect(sources, db)
     capsys.readouterr()
     assert run_cli("changes", "--db", str(db), "--json", "--region", "US-CO") == 0
