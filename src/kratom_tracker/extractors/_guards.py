@@ -183,8 +183,8 @@ _CSS_IDENT = re.compile(r"^-?[A-Za-z_][\w-]*$")
 
 
 def css_path(el: etree._Element) -> str:
-    """A short selector that picks `el` alone: `tag#id`, else `tag.class` when unique in the document,
-    else a child path from the nearest ancestor that has one of those."""
+    """A short selector that picks `el` alone: `tag#id`, else a landmark (`main`, `article`) or
+    `tag.class` when unique in the document, else a child path from the nearest ancestor that has one of those."""
     doc = el.getroottree().getroot()
     steps: list[str] = []
     current: etree._Element | None = el
@@ -205,11 +205,11 @@ def css_path(el: etree._Element) -> str:
 
 def _unique_step(el: etree._Element, doc: etree._Element) -> str | None:
     tag = el.tag
+    ident = el.get("id")
+    if ident and _CSS_IDENT.match(ident):  # an id outlives a second <article> added to the page
+        return f"{tag}#{ident}"
     if tag in ("body", "html", "main", "article") and sum(1 for _ in doc.iter(tag)) == 1:
         return tag
-    ident = el.get("id")
-    if ident and _CSS_IDENT.match(ident):
-        return f"{tag}#{ident}"
     classes = [c for c in (el.get("class") or "").split() if _CSS_IDENT.match(c)]
     for cls in classes:
         if sum(1 for other in doc.iter(tag) if cls in (other.get("class") or "").split()) == 1:
