@@ -75,8 +75,8 @@ def _path(url: str) -> str:
 def moved_to(response: Response) -> str | None:
     """The URL a redirect ended on when its path differs from the requested one, else None."""
     final = response.final_url
-    if not final or final == response.url:
-        return None
+    if not final or final == response.url or not final.startswith(("http://", "https://")):
+        return None  # no redirect, or a saved file read by `sources test` (file:), which is no redirect
     return final if _path(final) != _path(response.url) else None
 
 
