@@ -83,11 +83,11 @@ def test_an_upgraded_database_keeps_working(tmp_path, site):
 
     path = tmp_path / "old.db"
     _write_version_1(path)
-    site.set("/p", html_page("<p>one</p>"))
+    site.set("/p", html_page("<p>kratom one</p>"))
     sources = write_sources(tmp_path, f"sources:\n  - {{id: fresh, type: page, url: '{site.url('/p')}', "
                                       "jurisdiction: US, select: main}\n")
     assert run_cli("collect", "--sources", str(sources), "--db", str(path), "--quiet") == 0
-    site.set("/p", html_page("<p>two</p>"))
+    site.set("/p", html_page("<p>kratom two</p>"))
     assert run_cli("collect", "--sources", str(sources), "--db", str(path), "--quiet") == 0
     with Store(path, readonly=True) as store:
         assert [e["source_id"] for e in [e.as_dict() for e in store.events()]] == ["fresh", "fda"]
@@ -125,7 +125,7 @@ def test_the_command_line_refuses_a_newer_database_without_a_traceback(tmp_path,
 
     path = tmp_path / "new.db"
     _write_newer(path)
-    site.set("/p", html_page("<p>one</p>"))
+    site.set("/p", html_page("<p>kratom one</p>"))
     sources = write_sources(tmp_path, f"sources:\n  - {{id: s, type: page, url: '{site.url('/p')}', "
                                       "jurisdiction: US}\n")
     args = [*command, "--db", str(path)]

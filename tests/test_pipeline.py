@@ -98,13 +98,13 @@ def _serve_failure(site, case: str) -> None:
     if case == "http-error":
         site.set("/page", "<h1>Internal error</h1>", status=500)
     elif case == "timeout":
-        site.set("/page", html_page("<p>slow</p>"), delay=3.5)
+        site.set("/page", html_page("<p>kratom slow</p>"), delay=3.5)
     elif case == "empty":
         site.set("/page", b"")
     elif case == "selector-missing":
         site.set("/page", "<html><body><div>maintenance page</div></body></html>")
     elif case == "too-large":
-        site.set("/page", html_page("<p>" + "x" * 20_000 + "</p>"))
+        site.set("/page", html_page("<p>kratom " + "x" * 20_000 + "</p>"))
     elif case == "robots-denied":
         site.set("/robots.txt", "User-agent: *\nDisallow: /page\n", content_type="text/plain")
 
@@ -115,7 +115,7 @@ def test_failed_fetches_are_outcomes_not_changes(site, tmp_path, case):
     extra = "    max_bytes: 10KB\n" if case == "too-large" else ""
     sources = write_sources(tmp_path, _page_source(site, extra=extra))
     db = tmp_path / "t.db"
-    site.set("/page", html_page("<p>Kratom is regulated.</p>"))
+    site.set("/page", html_page("<p>kratom Kratom is regulated.</p>"))
     _collect(sources, db)
     _serve_failure(site, case)
     _collect(sources, db)
@@ -125,7 +125,7 @@ def test_failed_fetches_are_outcomes_not_changes(site, tmp_path, case):
         assert conn.execute("SELECT consecutive_failures FROM sources").fetchone()[0] == 1
     # the next good answer is handled normally: same content, so no change
     site.set("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
-    site.set("/page", html_page("<p>Kratom is regulated.</p>"))
+    site.set("/page", html_page("<p>kratom Kratom is regulated.</p>"))
     time.sleep(0.01)
     _collect(sources, db)
     assert _events(db) == []
@@ -138,7 +138,7 @@ def test_robots_cache_reaches_the_fetcher_once_per_pass(site, tmp_path):
         for i in range(5))
     sources = write_sources(tmp_path, body)
     for i in range(5):
-        site.set(f"/p{i}", html_page(f"<p>page {i}</p>"))
+        site.set(f"/p{i}", html_page(f"<p>kratom page {i}</p>"))
     _collect(sources, tmp_path / "t.db")
     assert len(site.requests_to("/robots.txt")) == 1
 
@@ -147,7 +147,7 @@ def test_conditional_get_sends_stored_etag_and_servers_last_modified(site, tmp_p
     sources = write_sources(tmp_path, _page_source(site))
     db = tmp_path / "t.db"
     server_date = "Wed, 01 Jul 2026 10:00:00 GMT"
-    site.set("/page", html_page("<p>Kratom is regulated.</p>"), last_modified=server_date)
+    site.set("/page", html_page("<p>kratom Kratom is regulated.</p>"), last_modified=server_date)
     _collect(sources, db)
     _collect(sources, db)
     first, second = site.requests_to("/page")
@@ -163,7 +163,7 @@ def test_validators_of_a_touched_page_are_kept_so_the_next_get_is_a_304(site, tm
     # validators, or every later request carries stale ones and gets a full 200 forever.
     sources = write_sources(tmp_path, _page_source(site))
     db = tmp_path / "t.db"
-    body = html_page("<p>Kratom is regulated.</p>")
+    body = html_page("<p>kratom Kratom is regulated.</p>")
     site.set("/page", body, etag='"v1"', last_modified="Wed, 01 Jul 2026 10:00:00 GMT")
     _collect(sources, db)
     site.set("/page", body, etag='"v2"', last_modified="Thu, 02 Jul 2026 10:00:00 GMT")
@@ -255,10 +255,10 @@ def test_baseline_edit_yields_one_status_event(tmp_path):
 def test_changes_json_is_the_event_list_newest_first(site, tmp_path, capsys):
     sources = write_sources(tmp_path, _page_source(site))
     db = tmp_path / "t.db"
-    site.set("/page", html_page("<p>one</p>"))
+    site.set("/page", html_page("<p>kratom one</p>"))  # on topic: `require` defaults to kratom|mitragyn|7-OH
     _collect(sources, db)
     for text in ("two", "three"):
-        site.set("/page", html_page(f"<p>{text}</p>"))
+        site.set("/page", html_page(f"<p>kratom {text}</p>"))
         _collect(sources, db)
     capsys.readouterr()
     assert run_cli("changes", "--db", str(db), "--json", "--region", "US-CO") == 0

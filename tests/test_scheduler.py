@@ -109,8 +109,8 @@ def test_next_fire_time_always_moves_forward(seconds):
 
 
 def test_each_source_runs_on_its_interval(site, tmp_path):
-    site.set("/fast", html_page("<p>fast</p>"))
-    site.set("/slow", html_page("<p>slow</p>"))
+    site.set("/fast", html_page("<p>kratom fast</p>"))
+    site.set("/slow", html_page("<p>kratom slow</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("fast", "/fast", "0.5s"), ("slow", "/slow", "3s")],
                                                    NO_JITTER))
     with running(tmp_path, sources):
@@ -120,8 +120,8 @@ def test_each_source_runs_on_its_interval(site, tmp_path):
 
 
 def test_slow_source_does_not_delay_others_and_never_piles_up(site, tmp_path):
-    site.set("/slow", html_page("<p>slow</p>"), delay=2.0)
-    site.set("/quick", html_page("<p>quick</p>"))
+    site.set("/slow", html_page("<p>kratom slow</p>"), delay=2.0)
+    site.set("/quick", html_page("<p>kratom quick</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("slow", "/slow", "0.3s"), ("quick", "/quick", "0.3s")],
                                                    NO_JITTER))
     with running(tmp_path, sources):
@@ -133,7 +133,7 @@ def test_slow_source_does_not_delay_others_and_never_piles_up(site, tmp_path):
 
 def test_restart_resumes_without_refetching_everything(site, tmp_path):
     for name in ("a", "b", "c"):
-        site.set(f"/{name}", html_page(f"<p>{name}</p>"))
+        site.set(f"/{name}", html_page(f"<p>kratom {name}</p>"))
     sources = write_sources(tmp_path, page_sources(site, [(n, f"/{n}", "1h") for n in "abc"], NO_JITTER))
     with running(tmp_path, sources):
         wait_until(lambda: all(fetches_of(site, f"/{n}") == 1 for n in "abc"), what="the first runs")
@@ -167,7 +167,7 @@ def test_one_fetcher_keeps_per_host_limits_across_jobs(site, tmp_path):
 
     site.server.RequestHandlerClass = Counting
     for n in range(4):
-        site.set(f"/p{n}", html_page(f"<p>{n}</p>"), delay=0.2)
+        site.set(f"/p{n}", html_page(f"<p>kratom {n}</p>"), delay=0.2)
     yaml = page_sources(site, [(f"p{n}", f"/p{n}", "0.5s") for n in range(4)], NO_JITTER)
     sources = tmp_path / "sources.yaml"
     sources.write_text("politeness:\n  per_host_delay: 0s\n  per_host_concurrency: 1\n" + yaml, encoding="utf-8")
@@ -179,14 +179,14 @@ def test_one_fetcher_keeps_per_host_limits_across_jobs(site, tmp_path):
 def test_changes_publish_once_per_window_and_feeds_hold_them(site, tmp_path):
     names = [f"s{n}" for n in range(5)]
     for name in names:
-        site.set(f"/{name}", html_page(f"<p>{name} version one</p>"))
+        site.set(f"/{name}", html_page(f"<p>kratom {name} version one</p>"))
     extra = "scheduler:\n  jitter: 0\n  publish_delay: 2s\n"
     sources = write_sources(tmp_path, page_sources(site, [(n, f"/{n}", "0.3s") for n in names], extra))
     with running(tmp_path, sources) as daemon:
         wait_until(lambda: all(fetches_of(site, f"/{n}") >= 1 for n in names), what="starting points")
         before = daemon.publisher.publishes
         for name in names:
-            site.set(f"/{name}", html_page(f"<p>{name} version two</p>"))
+            site.set(f"/{name}", html_page(f"<p>kratom {name} version two</p>"))
         wait_until(lambda: daemon.publisher.publishes > before, timeout=8, what="a publish")
         time.sleep(0.5)
         assert daemon.publisher.publishes == before + 1  # five sources changed, one publish
@@ -197,7 +197,7 @@ def test_changes_publish_once_per_window_and_feeds_hold_them(site, tmp_path):
 
 
 def test_failing_source_notifies_once_and_once_on_recovery(site, tmp_path):
-    site.set("/flaky", html_page("<p>ok</p>"))
+    site.set("/flaky", html_page("<p>kratom ok</p>"))
     extra = ("scheduler:\n  jitter: 0\n  failure_threshold: 3\n  publish_delay: 60s\n"
              "notify:\n  - url: json://127.0.0.1:9/hook\n    name: ops\n")
     sources = write_sources(tmp_path, page_sources(site, [("flaky", "/flaky", "0.2s")], extra))
@@ -216,7 +216,7 @@ def test_failing_source_notifies_once_and_once_on_recovery(site, tmp_path):
         with Store(tmp_path / "t.db", readonly=True) as reader:
             rows = [r.as_dict() for r in source_health_rows(load(sources), reader)]
         assert rows[0]["consecutive_failures"] >= 3
-        site.set("/flaky", html_page("<p>ok</p>"))
+        site.set("/flaky", html_page("<p>kratom ok</p>"))
         wait_until(lambda: notices() == ["source-failing", "source-recovered"], what="the recovery notice")
         recovered_from = fetches_of(site, "/flaky")
         wait_until(lambda: fetches_of(site, "/flaky") >= recovered_from + 3, what="more successes")
@@ -234,8 +234,8 @@ def test_failing_source_is_reported_stale(site, tmp_path):
 
 
 def test_reload_adds_and_removes_jobs_and_refuses_a_bad_file(site, tmp_path):
-    site.set("/a", html_page("<p>a</p>"))
-    site.set("/b", html_page("<p>b</p>"))
+    site.set("/a", html_page("<p>kratom a</p>"))
+    site.set("/b", html_page("<p>kratom b</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "0.3s")], NO_JITTER))
     with running(tmp_path, sources) as daemon:
         (tmp_path / "sources.yaml").write_text("sources:\n  - id: a\n    bogus: 1\n", encoding="utf-8")
@@ -250,7 +250,7 @@ def test_reload_adds_and_removes_jobs_and_refuses_a_bad_file(site, tmp_path):
 
 
 def test_reload_with_a_shorter_interval_retimes_the_source(site, tmp_path):
-    site.set("/a", html_page("<p>a</p>"))
+    site.set("/a", html_page("<p>kratom a</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "1h")], NO_JITTER))
     with running(tmp_path, sources) as daemon:
         wait_until(lambda: fetches_of(site, "/a") == 1, what="the first run")
@@ -281,7 +281,7 @@ def stop_daemon(process: subprocess.Popen) -> int:
 
 
 def test_second_scheduler_on_the_same_database_is_refused(site, tmp_path, capsys):
-    site.set("/a", html_page("<p>a</p>"))
+    site.set("/a", html_page("<p>kratom a</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "1h")]))
     lock = schedule_cli.acquire_lock(tmp_path / "t.db")
     try:
@@ -294,8 +294,8 @@ def test_second_scheduler_on_the_same_database_is_refused(site, tmp_path, capsys
 
 
 def test_sighup_with_a_bad_file_keeps_the_old_config(site, tmp_path):
-    site.set("/a", html_page("<p>a</p>"))
-    site.set("/b", html_page("<p>b</p>"))
+    site.set("/a", html_page("<p>kratom a</p>"))
+    site.set("/b", html_page("<p>kratom b</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "0.3s")], NO_JITTER))
     process = start_daemon(tmp_path, sources)
     try:
@@ -318,13 +318,13 @@ def test_sighup_with_a_bad_file_keeps_the_old_config(site, tmp_path):
 
 
 def test_sigterm_during_a_run_finishes_its_transaction(site, tmp_path):
-    site.set("/a", html_page("<p>first</p>"))
+    site.set("/a", html_page("<p>kratom first</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "0.5s")], NO_JITTER))
     process = start_daemon(tmp_path, sources)
     try:
         wait_until(lambda: fetches_of(site, "/a") >= 1, timeout=15, what="the starting point")
         wait_until(lambda: "outcome=initial" in (tmp_path / "daemon.log").read_text(), what="it to be stored")
-        site.set("/a", html_page("<p>second</p>"), delay=1.5)
+        site.set("/a", html_page("<p>kratom second</p>"), delay=1.5)
         seen = fetches_of(site, "/a")
         wait_until(lambda: fetches_of(site, "/a") > seen, what="a run in flight")
         process.send_signal(signal.SIGTERM)

@@ -30,6 +30,7 @@ OFFICIAL_SUFFIXES = (".gov", ".mil", ".us", ".gc.ca", ".canada.ca", ".go.th", ".
 OFFICIAL_PATTERN = re.compile(r"\.gov\.[a-z]{2}$")
 # Primary publishers on other domains, each with the reason it counts as primary.
 PRIMARY_HOSTS = {
+    "flrules.org": "the Florida Administrative Register, published by the Florida Department of State",
     "codepublishing.com": "publishes the cities' official municipal codes under contract",
     "rankincounty.org": "Rankin County's own website (the ordinance text as adopted)",
     "denvergov.org": "the City and County of Denver's own website",
@@ -100,8 +101,8 @@ def test_every_url_is_an_official_or_primary_publisher(raw_sources) -> None:
         if source["type"] == "baseline":
             continue  # our own table; each of its rows cites a primary URL (checked by the baseline tests)
         url = source.get("url")
-        if url is None and source["type"] == "federal-register":
-            continue  # the extractor asks the Federal Register API itself
+        if url is None and source["type"] in ("federal-register", "legislation"):
+            continue  # the extractor asks its API itself (Federal Register, Open States, LegiScan)
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             problems.append(f"{source['id']}: {url!r} is not an http(s) URL")
@@ -206,7 +207,33 @@ def representative(source: SourceConfig) -> tuple[bytes, str]:
         return federal_register_answer(), "application/json; charset=utf-8"
     if source.type == "wikipedia":
         return wikitext_document(), "text/x-wiki; charset=UTF-8"
+    if source.type == "legislation":
+        return legislation_answer(source.option("api")), "application/json"
+    if source.type == "json":  # regulations.gov's JSON:API shape
+        return json.dumps({"data": [{"id": "DEA-2026-0001-0001", "type": "documents",
+                                     "links": {"self": "https://api.regulations.gov/v4/documents/DEA-2026-0001-0001"},
+                                     "attributes": {"title": "Schedules of Controlled Substances: Temporary "
+                                                    "Placement of 7-Hydroxymitragynine in Schedule I",
+                                                    "documentType": "Proposed Rule", "docketId": "DEA-2026-0001",
+                                                    "postedDate": "2026-07-06T04:00:00Z"}}]}).encode(), \
+            "application/json"
+    if source.type == "xml":  # a bill history: actions inside <HISTORY>
+        return (b"<?xml version='1.0'?><BILLHISTORY><HISTORY><ACTION>01/20 (H) Referred To Drug Policy</ACTION>"
+                b"<ACTION>03/20 (S) Passed</ACTION></HISTORY></BILLHISTORY>"), "text/xml"
     raise AssertionError(f"no representative document for type {source.type!r}; add one to this test")
+
+
+def legislation_answer(api: str) -> bytes:
+    if api == "legiscan":
+        return json.dumps({"status": "OK", "searchresult": {"summary": {"count": 1}, "0": {
+            "state": "OH", "bill_number": "HB86", "bill_id": 1, "url": "https://legiscan.com/OH/bill/HB86/2026",
+            "last_action": "Referred to committee", "last_action_date": "2026-02-02",
+            "title": "Regulate kratom products"}}}).encode()
+    return json.dumps({"results": [{"id": "ocd-bill/1", "identifier": "SB 432", "session": "2026",
+                                    "jurisdiction": {"id": "ocd-jurisdiction/country:us/state:fl/government"},
+                                    "title": "Kratom Products", "openstates_url": "https://openstates.org/fl/",
+                                    "actions": [{"description": "Filed", "date": "2026-01-05",
+                                                 "classification": ["filing"], "organization": {}}]}]}).encode()
 
 
 def localize(source: SourceConfig, site) -> SourceConfig:
@@ -222,8 +249,11 @@ def localize(source: SourceConfig, site) -> SourceConfig:
     return local
 
 
-def test_every_shipped_source_extracts_its_kind_of_document(site, tmp_path: Path) -> None:
+def test_every_shipped_source_extracts_its_kind_of_document(site, tmp_path: Path, monkeypatch) -> None:
     config = shipped_config()
+    for source in config.sources:  # API keys come from the environment; these are test values
+        if source.option("key_env"):
+            monkeypatch.setenv(source.option("key_env"), "test-key-" + source.id)
     local_sources = []
     for source in config.sources:
         local = localize(source, site)

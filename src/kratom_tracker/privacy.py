@@ -104,3 +104,12 @@ def redact_url_parts(text: str, url: str, shown: tuple[str, ...]) -> str:
     for secret in _secret_parts(url, shown):
         text = text.replace(secret, "***")
     return text
+
+
+def redact_values(text: str, secrets: tuple[str, ...] | list[str]) -> str:
+    """`text` without any of `secrets` (API keys read from the environment), as written, URL-encoded or
+    decoded: an HTTP library's error may quote the request URL, and the error is stored and shown."""
+    variants = {v for s in secrets if len(s) >= MIN_SECRET_CHARS for v in (s, quote(s, safe=""), unquote(s))}
+    for secret in sorted(variants, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

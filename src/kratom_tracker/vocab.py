@@ -68,6 +68,11 @@ class Outcome(StrEnum):
     EMPTY = "empty"
     SELECTOR_MISSING = "selector-missing"
     PARSE_ERROR = "parse-error"
+    # Wrong-page detection (extractors/_guards.py): the document arrived but is not the one watched.
+    OFF_TOPIC = "off-topic"  # the kept text no longer matches the source's `require` pattern
+    NEEDS_BROWSER = "needs-browser"  # a JavaScript shell: little text, mostly scripts
+    MOVED = "moved"  # a redirect landed on another path (a home page, a search page, a new URL)
+    MISSING_KEY = "missing-key"  # an API source whose key's environment variable is not set (nothing fetched)
 
     @property
     def failed(self) -> bool:

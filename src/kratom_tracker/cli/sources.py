@@ -1,5 +1,6 @@
-"""`sources check|list|test|types`: validate the configuration, show each source's health, dry-run one
-source's extractor on a saved document (writing nothing), and list the source types with their keys."""
+"""`sources check|list|test|types|doctor`: validate the configuration, show each source's health, dry-run
+one source's extractor on a saved document (writing nothing), list the source types with their keys, and
+fetch each source once live to diagnose it (`doctor`, the first step after a deployment)."""
 
 from __future__ import annotations
 
@@ -42,12 +43,20 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     with_sources(sp)
     with_db(sp)
     actions.add_parser("types", help="the source types and the keys each one takes", allow_abbrev=False)
+    sp = actions.add_parser("doctor", help="fetch each source once (live) and diagnose it; writes nothing",
+                            description="Fetch each source once and report status, redirects, robots, whether "
+                                        "the selector matches, how much of the page it keeps, whether the topic "
+                                        "is found, JavaScript-shell signs and a narrower selector. Exit 1 when "
+                                        "any source would fail.", allow_abbrev=False)
+    sp.add_argument("source_ids", nargs="*", metavar="ID", help="sources to check (default: every enabled one)")
+    sp.add_argument("--json", action="store_true")
+    with_sources(sp)
     p.set_defaults(sources_parser=p)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    actions = {"check": _check, "list": _list, "test": _test, "types": _types}
+    actions = {"check": _check, "list": _list, "test": _test, "types": _types, "doctor": _doctor}
     if args.sources_command not in actions:
         args.sources_parser.print_help()
         return 2
@@ -98,6 +107,44 @@ def _types(args: argparse.Namespace) -> int:
                                                        else "optional")
             print(f"  {key} ({flag}): {option.help}")
     return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    # Deferred: doctor fetches, and the other `sources` actions must start without the HTTP client.
+    from kratom_tracker.engine.doctor import diagnose_all
+    from kratom_tracker.engine.pipeline import select_sources
+
+    config = load_config(args)
+    try:
+        sources = select_sources(config, args.source_ids or None)
+    except KeyError as exc:
+        raise UsageError(f"no source with id {exc.args[0]} in {config.path}") from None
+    results = diagnose_all(config, sources)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            _print_diagnosis(result)
+        bad = [r.id for r in results if not r.ok]
+        print(f"{len(results)} sources checked: {len(results) - len(bad)} ok, {len(bad)} with problems"
+              + (f" ({', '.join(bad)})" if bad else ""))
+    return EXIT_OK if all(r.ok for r in results) else EXIT_NOTHING_RAN
+
+
+def _print_diagnosis(r) -> None:
+    mark = "ok  " if r.ok else "FAIL"
+    print(f"{mark} {r.id} ({r.type}) {r.outcome}" + (f": {r.error}" if r.error else ""))
+    print(f"     url {r.url}  HTTP {r.http_status or '-'}  robots {r.robots}"
+          + (f"  redirected to {r.final_url}" if r.redirected else ""))
+    if r.selector is not None:
+        share = f"{r.kept_share:.0%}" if r.kept_share is not None else "-"
+        print(f"     select {r.selector!r}: {r.selector_matches} match(es), keeps {share} of the text; topic "
+              f"{'found' if r.topic_found else 'NOT found'} in it ({'present' if r.topic_in_page else 'absent'} "
+              f"on the page); JavaScript shell: {'suspected' if r.shell_suspected else 'no'} ({r.shell_signs})")
+    if r.extracted:
+        print(f"     extracted {r.extracted}")
+    for advice in r.advice:
+        print(f"     → {advice}")
 
 
 def _guess_type(path: Path, given: str) -> str:

@@ -20,6 +20,7 @@ from kratom_tracker.config.model import Config, SourceConfig
 from kratom_tracker.detect import detect
 from kratom_tracker.extractors import run as extract
 from kratom_tracker.fetch.client import Fetcher
+from kratom_tracker.privacy import redact_values
 from kratom_tracker.store import SourceState, Store
 from kratom_tracker.timefmt import utc_now
 from kratom_tracker.values import Extraction, Response, SourceResult, sha256_hex
@@ -78,9 +79,11 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
     if response is None:
         response = fetcher.fetch(extractor.request_url(source), timeout=source.timeout, max_bytes=source.max_bytes,
                                  etag=state.etag if state.snapshot_id else None,
-                                 last_modified=state.last_modified if state.snapshot_id else None)
+                                 last_modified=state.last_modified if state.snapshot_id else None,
+                                 headers=extractor.request_headers(source))
+    secrets = extractor.secrets(source)
     fetched = Fetched(source=source, started_at=started_at, outcome=response.outcome, http_status=response.status,
-                      error=response.error, bytes=len(response.body))
+                      error=redact_values(response.error, secrets), bytes=len(response.body))
     if response.outcome is None:
         fetched.etag = response.headers.get("etag")
         fetched.last_modified = response.headers.get("last-modified")
@@ -90,6 +93,7 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
         else:
             with extract_gate or contextlib.nullcontext():
                 _extract_into(fetched, response)
+            fetched.error = redact_values(fetched.error, secrets)
     fetched.duration_ms = int((time.monotonic() - started) * 1000)
     return fetched
 

@@ -78,6 +78,14 @@ class Extractor:
         assert source.url is not None
         return source.url
 
+    def request_headers(self, source: SourceConfig) -> dict[str, str]:
+        """Extra request headers (an API key from the environment, an Accept header)."""
+        return {}
+
+    def secrets(self, source: SourceConfig) -> tuple[str, ...]:
+        """Values that must never be recorded: removed from every error text of this source's runs."""
+        return ()
+
     def local_document(self, source: SourceConfig) -> Response | None:
         """A source that reads a local file instead of fetching returns it here."""
         return None

@@ -104,7 +104,9 @@ class Fetcher:
             return gate
 
     def fetch(self, url: str, timeout: float = 30.0, max_bytes: int = 10_000_000,
-              etag: str | None = None, last_modified: str | None = None) -> Response:
+              etag: str | None = None, last_modified: str | None = None,
+              headers: dict[str, str] | None = None) -> Response:
+        """GET `url` politely; `headers` are added to the request (an API key header: never logged)."""
         started = time.monotonic()
         parts = urlsplit(url)
         try:
@@ -118,7 +120,7 @@ class Fetcher:
             allowed, why = self._robots_allows(parts.scheme, parts.netloc, url, timeout, proxies)
             if not allowed:
                 return Response(url=url, outcome=Outcome.ROBOTS_DENIED, error=why, elapsed_ms=_ms(started))
-        headers = {}
+        headers = dict(headers or {})
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
