@@ -12,6 +12,7 @@ from conftest import collect, stored_events, write_sources
 from kratom_tracker.config.loader import load
 from kratom_tracker.engine import calendar, scheduler
 from kratom_tracker.store import Store
+from test_scheduler import wait_until
 
 V2_HEAD = ("jurisdiction,substance,status,detail,effective_date,summary,source_url,source_type,last_verified,"
            "expiry_date,instrument,citation\n")
@@ -142,14 +143,17 @@ def test_calendar_events_reach_the_notification_outbox(tmp_path):
 
 def test_the_daemon_ticks_on_start_and_requests_a_publish(tmp_path):
     sources, db = _database(tmp_path)
+    _restart_calendar(db, date(2026, 9, 1))  # the daemon was down since then: its first tick catches up
     daemon = scheduler.Daemon(load(sources), db, tmp_path / "feeds")
     daemon.start()
     try:
         assert scheduler.CALENDAR_JOB_ID in {job.id for job in daemon.scheduler.get_jobs()}
-        _restart_calendar(db, date(2026, 9, 1))
-        assert daemon.calendar_tick(date(2026, 9, 2))
-        assert daemon.calendar_tick(date(2026, 9, 2)) == []
+        wait_until(lambda: any(e["data"]["effective_date"] == "2026-09-02" for e in _calendar_events(db)),
+                   what="the tick at start")
+        with daemon._store_lock:  # the tick at start has finished its transaction
+            count = len(_calendar_events(db))
+        assert daemon.calendar_tick() == []  # the same day again: nothing new
     finally:
         daemon.stop()
-    assert (tmp_path / "feeds" / "all.atom").exists()  # the events were published
-    assert b"US-ND leaf: banned" in (tmp_path / "feeds" / "all.atom").read_bytes()
+    assert len(_calendar_events(db)) == count
+    assert b"US-ND leaf: banned" in (tmp_path / "feeds" / "all.atom").read_bytes()  # the events were published

@@ -57,13 +57,6 @@ class Substance(StrEnum):
         """The substances a status answer has one entry for (`all` applies to each of them)."""
         return tuple(s for s in cls if s is not cls.ALL)
 
-    @classmethod
-    def parse(cls, text: str | None) -> Substance | None:
-        try:
-            return cls(text or "")
-        except ValueError:
-            return None
-
 
 class Instrument(StrEnum):
     """The kind of legal text an assertion rests on. `bill` and `proposed-rule` are not law yet; `none` is
