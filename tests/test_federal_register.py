@@ -214,7 +214,11 @@ def test_collect_proposal_then_order_gives_pending_then_banned_in_status(site, t
     assert collect(sources, db) == 0
     capsys.readouterr()
     assert run_cli("status", "US", "--json", "--as-of", "2026-11-01", "--db", str(db)) == 0
-    assert json.loads(capsys.readouterr().out)["applicable"]["7-OH"]["status"] == "pending"
+    seven_oh = json.loads(capsys.readouterr().out)["applicable"]["7-OH"]
+    # Status model v2: a proposal is listed beside the law in force, never instead of it; the Federal
+    # Register alone knows no law in force for 7-OH, so that is unknown, with the notice pending.
+    assert seven_oh["status"] == "unknown"
+    assert [(p["jurisdiction"], p["evidence"]["status"]) for p in seven_oh["pending"]] == [("US", "pending")]
     site.set(API, _answer(NOI_MGM_2026, RFI_7OH_2026, NOI_7OH_2026, ORDER_MGM_2026, HYPOTHETICAL_ORDER_7OH),
              content_type=JSON)
     assert collect(sources, db) == 0
@@ -235,10 +239,14 @@ BASELINE_LEGAL = ("jurisdiction,substance,status,detail,effective_date,summary,s
 EMPTY_ANSWER = b'{"description":"Documents matching \'kratom OR mitragynine\'","count":0}'
 
 
-def _status_of_us(db, capsys, as_of: str) -> dict:
+def _status_of_us(db, capsys, as_of: str, pending: bool = False) -> dict:
+    """leaf and 7-OH (the substances these documents are about): the status, or with `pending` the
+    number of pending measures listed beside it."""
     capsys.readouterr()
     assert run_cli("status", "US", "--json", "--as-of", as_of, "--db", str(db)) == 0
-    return {substance: entry["status"] for substance, entry in json.loads(capsys.readouterr().out)["applicable"].items()}
+    answers = json.loads(capsys.readouterr().out)["applicable"]
+    return {substance: len(answers[substance]["pending"]) if pending else answers[substance]["status"]
+            for substance in ("leaf", "7-OH")}
 
 
 def test_a_withdrawn_proposal_returns_the_region_to_its_status_before_and_links_the_withdrawal(site, tmp_path,
@@ -253,11 +261,14 @@ def test_a_withdrawn_proposal_returns_the_region_to_its_status_before_and_links_
     assert before == {"leaf": "legal", "7-OH": "legal"}
     site.set(API, _answer(NOI_2016), content_type=JSON)
     assert collect(sources, db) == 0
-    assert _status_of_us(db, capsys, "2016-09-15") == {"leaf": "pending", "7-OH": "pending"}
+    # v2: legal in force while the notice of intent is pending (listed beside it), not "pending"
+    assert _status_of_us(db, capsys, "2016-09-15") == {"leaf": "legal", "7-OH": "legal"}
+    assert _status_of_us(db, capsys, "2016-09-15", pending=True) == {"leaf": 1, "7-OH": 1}
     site.set(API, _answer(NOI_2016, WITHDRAWAL_2016), content_type=JSON)
     assert collect(sources, db) == 0
     for as_of in ("2016-10-13", "2026-11-01"):
         assert _status_of_us(db, capsys, as_of) == before, as_of
+        assert _status_of_us(db, capsys, as_of, pending=True) == {"leaf": 0, "7-OH": 0}, as_of
 
     withdrawal = [e for e in stored_events(db) if e["kind"] == "status" and e["data"]["old_status"] == "pending"]
     assert sorted(e["data"]["substance"] for e in withdrawal) == ["7-OH", "leaf"]

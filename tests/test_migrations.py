@@ -150,3 +150,41 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path, capsys):
 
 def test_schema_version_constant_matches_the_module():
     assert store_module.SCHEMA_VERSION == SCHEMA_VERSION
+
+
+def test_version_2_adds_the_terms_and_the_evidence_table_without_touching_version_1_rows(tmp_path):
+    path = tmp_path / "old.db"
+    _write_version_1(path)
+    with Store(path) as store:
+        [assertion] = store.current_assertions(["US-FL"])
+        # a version 1 row reads as "terms not known", never as made-up terms
+        assert (assertion.expiry_date, assertion.instrument, assertion.threshold_value, assertion.min_age,
+                assertion.prohibited, assertion.preempts_local) == (None, "", None, None, (), None)
+        assert store.events()[0].evidence_sha256 is None
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(assertions)")}
+        assert {"expiry_date", "instrument", "citation", "stage", "bill_id", "threshold_value", "threshold_unit",
+                "threshold_basis", "min_age", "prohibited", "preempts_local"} <= columns
+        assert {row[1] for row in conn.execute("PRAGMA table_info(evidence)")} == {
+            "sha256", "body", "encoding", "size", "content_type", "url", "first_seen"}
+        assert "evidence_sha256" in {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+
+
+def test_migration_1_is_unchanged():
+    # Shipped migrations are never edited: a database that ran migration 1 must have exactly these tables.
+    import hashlib
+
+    assert hashlib.sha256(store_module._SCHEMA_1.encode()).hexdigest()[:16] == "00ac46dcfc537af7"
+
+
+def test_a_reader_refuses_a_database_not_yet_upgraded_with_what_to_do(tmp_path, capsys):
+    path = tmp_path / "old.db"
+    _write_version_1(path)
+    with pytest.raises(StoreError, match=r"schema 1.*Run `kratom-tracker collect`"):
+        Store(path, readonly=True)
+    assert run_cli("status", "US-FL", "--db", str(path)) == 1
+    assert "upgrade" in capsys.readouterr().err
+    with Store(path):  # a writer upgrades it; then readers read it
+        pass
+    with Store(path, readonly=True) as reader:
+        assert reader.current_assertions(["US-FL"])[0].status == "banned"

@@ -28,9 +28,13 @@ def _a(jurisdiction, substance, status, effective=None, source="s1", url=None, v
 
 def test_no_data_is_unknown_never_an_error():
     answer = applicable([], "US-FL/sarasota-county", DAY)
-    assert answer["leaf"] == {"status": "unknown", "jurisdiction": None, "effective_date": None, "disputed": False,
-                              "detail": "", "evidence": []}
-    assert set(answer) == {"leaf", "7-OH"}
+    assert {k: answer["leaf"][k] for k in ("status", "jurisdiction", "effective_date", "disputed", "detail",
+                                           "evidence")} == {"status": "unknown", "jurisdiction": None,
+                                                            "effective_date": None, "disputed": False,
+                                                            "detail": "", "evidence": []}
+    assert answer["leaf"]["pending"] == [] and answer["leaf"]["expiry_date"] is None
+    # v2: one entry per substance the vocabulary tells apart (`all` applies to each of them)
+    assert set(answer) == {"leaf", "7-OH", "mitragynine-pseudoindoxyl", "MGM-15", "MGM-16"}
 
 
 def test_a_county_ban_under_a_regulated_state():
@@ -51,8 +55,10 @@ def test_the_most_restrictive_link_wins_whatever_its_level():
     rows = [_a("US", "7-OH", "pending"), _a("US-TX", "leaf", "legal"), _a("US-TX", "7-OH", "regulated")]
     answer = applicable(rows, "US-TX", DAY)
     assert answer["7-OH"]["status"] == "regulated" and answer["7-OH"]["jurisdiction"] == "US-TX"
-    assert applicable([_a("US", "7-OH", "pending"), _a("US-ME", "leaf", "legal")], "US-ME", DAY)["7-OH"] \
-        ["jurisdiction"] == "US"
+    # v2: a proposal is never the answer; with no law in force known it is listed beside "unknown"
+    maine = applicable([_a("US", "7-OH", "pending"), _a("US-ME", "leaf", "legal")], "US-ME", DAY)["7-OH"]
+    assert maine["status"] == "unknown" and [p["jurisdiction"] for p in maine["pending"]] == ["US"]
+    assert [p["jurisdiction"] for p in answer["7-OH"]["pending"]] == ["US"]
 
 
 def test_all_applies_to_every_substance_and_a_source_refines_its_own_all_row():
@@ -130,20 +136,30 @@ def test_status_json_contract_on_the_baseline(baseline_db, capsys):
     doc = _status_json(baseline_db, "US", "--as-of", "2026-11-01", capsys=capsys)
     assert doc["region"] == {"code": "US", "name": "United States"}
     assert doc["as_of"] == "2026-11-01"
-    assert set(doc["applicable"]) == {"leaf", "7-OH"}
+    assert {"leaf", "7-OH"} <= set(doc["applicable"])
     for entry in doc["applicable"].values():
         assert {"status", "jurisdiction", "effective_date", "disputed", "evidence"} <= set(entry)
         assert entry["evidence"] and all({"source_id", "url", "quote", "observed_at"} <= set(e) for e in entry["evidence"])
+        # v2 additions: until when, the instrument, the conditions, the pending measures, evidence quality
+        assert {"expiry_date", "instrument", "citation", "conditions", "conditions_text", "pending",
+                "primary"} <= set(entry)
+        assert all(e["kind"] in ("primary", "secondary") for e in entry["evidence"])
     assert doc["applicable"]["leaf"]["status"] == "legal"
-    assert doc["applicable"]["7-OH"]["status"] == "pending"
+    # v2: 7-OH is not scheduled; the DEA's notice of intent is pending beside it, not instead of it
+    seven_oh = doc["applicable"]["7-OH"]
+    assert seven_oh["status"] == "legal" and seven_oh["primary"] is True
+    assert [(p["bill_id"], p["stage"]) for p in seven_oh["pending"]] == [("DEA-1570", "proposed-rule")]
+    assert doc["applicable"]["MGM-15"]["status"] == "banned"  # the 2026 temporary order
+    assert doc["applicable"]["MGM-15"]["expiry_date"] == "2028-08-26"
     assert all(a["jurisdiction"] == "US" for a in doc["assertions"])
     assert all({"jurisdiction", "substance", "status", "effective_date", "source_id", "evidence_url", "quote",
-                "observed_at"} <= set(a) for a in doc["assertions"])
+                "observed_at", "expiry_date", "instrument", "citation", "conditions"} <= set(a)
+               for a in doc["assertions"])
 
 
 @pytest.mark.parametrize(("region", "leaf", "seven_oh", "where"), [
     ("Sarasota County, Florida", "banned", "banned", "US-FL/sarasota-county"),
-    ("US-TN", "banned", "banned", "US-TN"),
+    ("US-TN", "regulated", "banned", "US-TN"),  # re-verified: natural leaf is 21+, synthetic 7-OH banned
     ("GB", "banned", "banned", "GB"),
     ("fl", "regulated", "banned", "US-FL"),
 ])
@@ -155,8 +171,22 @@ def test_done_when_regions_answer_from_the_baseline(baseline_db, capsys, region,
     assert doc["applicable"]["leaf"]["evidence"][0]["url"].startswith("https://")
 
 
-def test_baseline_disputes_show(baseline_db, capsys):
-    assert _status_json(baseline_db, "District of Columbia", capsys=capsys)["applicable"]["leaf"]["disputed"] is True
+def test_baseline_disputes_show(baseline_db, tmp_path, capsys):
+    # The re-verified baseline has one voice per place (DC's two v1 rows were one outdated claim; DC is
+    # `unknown` now, which disputes nothing); a second table that disagrees with the law in force on the
+    # same day makes the place disputed, with both citations.
+    assert _status_json(baseline_db, "District of Columbia", capsys=capsys)["applicable"]["leaf"]["disputed"] is False
+    (tmp_path / "ours.csv").write_text(
+        "jurisdiction,substance,status,detail,effective_date,summary,source_url,source_type,last_verified\n"
+        "US-DE,all,banned,,,Our own reading: banned.,https://example.gov/de,secondary,2026-11-01\n", encoding="utf-8")
+    db = tmp_path / "t.db"
+    shutil.copy(baseline_db, db)
+    sources = write_sources(tmp_path, "sources:\n  - {id: ours, type: baseline, path: ours.csv, jurisdiction: US-DE}\n")
+    assert run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet") == 0
+    leaf = _status_json(db, "Delaware", capsys=capsys)["applicable"]["leaf"]
+    assert leaf["disputed"] is True and leaf["status"] == "banned"
+    assert {e["source_id"] for e in leaf["evidence"]} == {"ours", "baseline-us"}
+    assert {e["kind"] for e in leaf["evidence"]} == {"primary", "secondary"}
 
 
 def test_human_status_names_the_chain_the_status_and_the_citation(baseline_db, capsys):
@@ -206,5 +236,7 @@ def test_editing_a_baseline_row_gives_a_status_event_and_changes_accepts_names(t
 def test_a_pending_proposal_does_not_contradict_the_law_in_force():
     rows = [_a("US", "7-OH", "legal", "2016-10-13", verified="2016-10-17"), _a("US", "7-OH", "pending", source="s2")]
     answer = applicable(rows, "US", DAY)["7-OH"]
-    assert answer["status"] == "pending" and answer["disputed"] is False
-    assert [e["status"] for e in answer["evidence"]] == ["pending", "legal"]
+    # v2: the law in force is the answer and the proposal is listed beside it ("legal; a ban is proposed")
+    assert answer["status"] == "legal" and answer["disputed"] is False
+    assert [e["status"] for e in answer["evidence"]] == ["legal"]
+    assert [p["evidence"]["status"] for p in answer["pending"]] == ["pending"]

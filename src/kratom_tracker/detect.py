@@ -121,16 +121,22 @@ def _public(data: dict) -> dict:
 
 
 def status_events(source: SourceConfig, old: list[Assertion], new: list[Assertion]) -> list[EventDraft]:
-    """One event per (jurisdiction, substance) whose asserted status or effective date changed."""
+    """One event per (jurisdiction, substance) whose asserted law changed: its status, its dates, its
+    conditions or (for a pending measure) its stage. A new citation for the same law is not a change."""
     before, after = _by_region_substance(old), _by_region_substance(new)
     events: list[EventDraft] = []
     for key in sorted(set(before) | set(after)):
-        old_states = sorted({(a.status, a.effective_date or "") for a in before.get(key, [])})
-        new_states = sorted({(a.status, a.effective_date or "") for a in after.get(key, [])})
+        old_states = sorted({_law_state(a) for a in before.get(key, [])})
+        new_states = sorted({_law_state(a) for a in after.get(key, [])})
         if old_states == new_states:
             continue
         events.append(_status_event(source, key, before.get(key, []), after.get(key, [])))
     return events
+
+
+def _law_state(a: Assertion) -> tuple[str, str, str, str, str]:
+    return (a.status, a.effective_date or "", a.expiry_date or "", a.conditions.text(a.substance, a.status),
+            a.stage)
 
 
 def _by_region_substance(assertions: list[Assertion]) -> dict[tuple[str, str], list[Assertion]]:
@@ -173,8 +179,13 @@ def _order(a: Assertion) -> tuple:
 
 def _assertion_line(a: Assertion) -> str:
     when = f" from {a.effective_date}" if a.effective_date else ""
+    until = f" until {a.expiry_date}" if a.expiry_date else ""
     detail = f" ({a.detail})" if a.detail else ""
-    return f"{a.status}{detail}{when} — {a.quote} <{a.evidence_url}>"
+    conditions = a.conditions.text(a.substance, a.status)
+    terms = f" [{conditions}]" if conditions else ""
+    stage = f" [{a.stage}]" if a.stage else ""
+    kind = f" ({a.evidence_kind})" if a.evidence_kind else ""
+    return f"{a.status}{detail}{terms}{stage}{when}{until} — {a.quote} <{a.evidence_url}>{kind}"
 
 
 def _clip(text: str) -> str:

@@ -156,6 +156,7 @@ class Locality:
     code: str  # US-FL/sarasota-county
     name: str  # Sarasota County
     aliases: tuple[str, ...] = ()
+    county: str = ""  # Sarasota County: with the name, what a gazetteer attaches the place by
 
     @property
     def parent(self) -> str:
@@ -177,8 +178,9 @@ def default_localities_path() -> Path | None:
 
 
 def load_localities(path: str | Path | None = None) -> tuple[Locality, ...]:
-    """Localities from a CSV with columns code,name,aliases (aliases separated by `|`). Rows whose code
-    is not a valid locality code are skipped: a typo there must not break every region query."""
+    """Localities from a CSV with columns code,name,aliases (aliases separated by `|`) and optionally
+    county. Rows whose code is not a valid locality code are skipped: a typo there must not break every
+    region query."""
     chosen = Path(path) if path is not None else default_localities_path()
     if chosen is None:
         return ()
@@ -206,7 +208,7 @@ def _read_localities(path: str, _mtime: float) -> tuple[Locality, ...]:
         if "/" not in code or not is_valid_code(code) or not name:
             continue
         aliases = tuple(a.strip() for a in (row.get("aliases") or "").split("|") if a.strip())
-        out.append(Locality(code, name, aliases))
+        out.append(Locality(code, name, aliases, (row.get("county") or "").strip()))
     return tuple(out)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,39 +100,67 @@ def diff_html(diff: str) -> str:
     return '<pre class="kt-diff">' + "\n".join(out) + "</pre>" if out else ""
 
 
-def evidence_items(event: Event) -> list[tuple[str | None, str]]:
-    """(link, quote) pairs: for a status change the new assertions' citations, else the event's url
-    with its summary."""
+@dataclass(frozen=True)
+class Citation:
+    """One piece of evidence as a reader sees it: the link, the quote, and how far it can be trusted."""
+
+    url: str | None
+    quote: str
+    kind: str = ""  # primary | secondary | "" (not known)
+
+    @property
+    def label(self) -> str:
+        return f"Evidence ({self.kind})" if self.kind in ("primary", "secondary") else "Evidence"
+
+
+def evidence_items(event: Event) -> list[Citation]:
+    """For a status change the new assertions' citations (the old ones when none is left), else the
+    event's url with its summary."""
     data = event.data or {}
-    items: list[tuple[str | None, str]] = []
+    items: list[Citation] = []
     if event.kind == "status":
         for assertion in (data.get("new") or data.get("old") or [])[:5]:
             if isinstance(assertion, dict):
-                items.append((safe_url(assertion.get("evidence_url")), str(assertion.get("quote") or "")))
+                items.append(Citation(safe_url(assertion.get("evidence_url")), str(assertion.get("quote") or ""),
+                                      str(assertion.get("evidence_kind") or "")))
     if not items:
-        items.append((safe_url(event.url), str(event.summary or "")))
-    return [(url, quote[:MAX_QUOTE_CHARS]) for url, quote in items if url or quote]
+        items.append(Citation(safe_url(event.url), str(event.summary or "")))
+    return [Citation(c.url, c.quote[:MAX_QUOTE_CHARS], c.kind) for c in items if c.url or c.quote]
 
 
-def evidence_html(event: Event) -> str:
+def evidence_html(event: Event, base_url: str = "") -> str:
     parts = []
-    for url, quote in evidence_items(event):
+    for item in evidence_items(event):
         block = ""
-        if quote:
-            block += f"<blockquote>{html.escape(quote, quote=True)}</blockquote>"
-        if url:
-            label = html.escape(url, quote=True)
-            block += f'<p><small>Evidence: <a href="{html.escape(url, quote=True)}">{label}</a></small></p>'
+        if item.quote:
+            block += f"<blockquote>{html.escape(item.quote, quote=True)}</blockquote>"
+        if item.url:
+            label = html.escape(item.url, quote=True)
+            block += (f'<p><small>{html.escape(item.label)}: <a href="{html.escape(item.url, quote=True)}">{label}'
+                      "</a></small></p>")
         parts.append(block)
+    kept = document_link(event, base_url)
+    if kept:
+        parts.append(f'<p><small>The document as fetched: <a href="{html.escape(kept, quote=True)}">'
+                     f"{html.escape(kept)}</a></small></p>")
     return '<div class="kt-evidence">' + "".join(parts) + "</div>" if parts else ""
 
 
-def event_html(event: Event) -> str:
-    """The entry content of a feed and the body of a dashboard card: the diff, then the evidence."""
+def document_link(event: Event, base_url: str = "") -> str | None:
+    """Where the kept document of a status event is served (`/api/evidence/{id}`), if it has one."""
+    if not event.evidence_sha256:
+        return None
+    return f"{base_url}/api/evidence/{event.id}"
+
+
+def event_html(event: Event, base_url: str = "") -> str:
+    """The entry content of a feed and the body of a dashboard card: the diff, then the evidence (with
+    its quality, and a link to the kept document when there is one; `base_url` makes it absolute)."""
     meta = (f"<p><small>{html.escape(str(event.kind or ''))} change detected "
             f"{html.escape(str(event.detected_at or ''))} by source "
             f"<code>{html.escape(str(event.source_id or ''))}</code></small></p>")
-    body = '<div class="kt-event">' + meta + diff_html(event.diff or "") + evidence_html(event) + "</div>"
+    body = ('<div class="kt-event">' + meta + diff_html(event.diff or "") + evidence_html(event, base_url)
+            + "</div>")
     return sanitize(body)
 
 
@@ -142,11 +171,11 @@ def event_text(event: Event, link: str | None = None, max_diff_lines: int = 40) 
     lines += diff[:max_diff_lines]
     if len(diff) > max_diff_lines:
         lines.append(f"… {len(diff) - max_diff_lines} more lines")
-    for url, quote in evidence_items(event):
-        if quote:
-            lines += ["", f"“{' '.join(quote.split())}”"]
-        if url:
-            lines.append(f"Evidence: {url}")
+    for item in evidence_items(event):
+        if item.quote:
+            lines += ["", f"“{' '.join(item.quote.split())}”"]
+        if item.url:
+            lines.append(f"{item.label}: {item.url}")
     if link:
         lines += ["", f"Feed: {link}"]
     return strip_markup("\n".join(lines))

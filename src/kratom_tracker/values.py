@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from kratom_tracker.charset import decode_text
-from kratom_tracker.vocab import Outcome
+from kratom_tracker.vocab import Act, Outcome, Status, Substance
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -57,9 +57,96 @@ class Item:
         return sha256_hex(json.dumps([self.title, self.url, self.summary, self.data], sort_keys=True))
 
 
+# -- the terms of a law: conditions, instrument, dates ------------------------------------------------
+
+
 @dataclass(frozen=True)
-class Assertion:
-    """A claim about the law of one jurisdiction for one substance, with its evidence."""
+class Threshold:
+    """A number above which a ban or cap applies: `2`, `%`, `of total alkaloids`."""
+
+    value: float
+    unit: str  # a ThresholdUnit
+    basis: str = ""
+
+    def text(self) -> str:
+        number = f"{self.value:g}"
+        return " ".join(part for part in (number, self.unit, self.basis) if part)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit, "basis": self.basis}
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What a machine can compare and a person can read: the age limit, the thresholds above which the
+    substance is banned, the acts the law prohibits. Empty for a plain "legal" or "banned"."""
+
+    min_age: int | None = None
+    thresholds: tuple[Threshold, ...] = ()
+    prohibited: tuple[str, ...] = ()  # Act values, in the order the law lists them
+
+    def merged(self, other: Conditions) -> Conditions:
+        """Two laws in force together: the higher age, every threshold and every prohibited act."""
+        ages = [a for a in (self.min_age, other.min_age) if a is not None]
+        return Conditions(min_age=max(ages) if ages else None,
+                          thresholds=tuple(dict.fromkeys(self.thresholds + other.thresholds)),
+                          prohibited=tuple(dict.fromkeys(self.prohibited + other.prohibited)))
+
+    def text(self, substance: str, status: str) -> str:
+        """`21+; 7-OH above 2 % of total alkaloids banned` (empty when there is nothing to say)."""
+        parts = [f"{self.min_age}+"] if self.min_age else []
+        subject = "products" if substance in (Substance.LEAF, Substance.ALL) else substance
+        parts += [f"{subject} above {t.text()} banned" for t in self.thresholds]
+        acts = [a for a in self.prohibited if not (a == Act.SALE_TO_MINORS and self.min_age)]
+        if acts == [Act.SALE_TO_MINORS]:
+            parts.append("no sale to minors")
+        elif acts and status == Status.BANNED and not self.thresholds:
+            parts.append(", ".join(a.replace("-", " ") for a in acts) + " prohibited")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"min_age": self.min_age, "thresholds": [t.as_dict() for t in self.thresholds],
+                "prohibited": list(self.prohibited)}
+
+
+class LawTerms:
+    """The terms Assertion and StoredAssertion share beyond the claim itself (their fields of the same
+    names): when the law applies, what it is, and its conditions."""
+
+    status: str
+    substance: str
+    effective_date: str | None
+    expiry_date: str | None
+    threshold_value: float | None
+    threshold_unit: str
+    threshold_basis: str
+    min_age: int | None
+    prohibited: tuple[str, ...]
+
+    @property
+    def conditions(self) -> Conditions:
+        thresholds = () if self.threshold_value is None else (
+            Threshold(self.threshold_value, self.threshold_unit, self.threshold_basis),)
+        return Conditions(min_age=self.min_age, thresholds=thresholds, prohibited=tuple(self.prohibited))
+
+    def in_window(self, day: str) -> bool:
+        """Effective on `day`: effective ≤ day < expiry (an undated start means since always)."""
+        return (self.effective_date or "") <= day and not (self.expiry_date and self.expiry_date <= day)
+
+
+def _tuple_of_text(value: Any) -> tuple[str, ...]:
+    """`prohibited` as a tuple, whether it comes as a tuple, a list (from JSON) or `a|b` text (a CSV)."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split("|") if part.strip())
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class Assertion(LawTerms):
+    """A claim about the law of one jurisdiction for one substance, with its evidence and its terms
+    (status model v2: instrument and citation, expiry, stage of a pending measure, conditions)."""
 
     jurisdiction: str
     substance: str
@@ -70,6 +157,21 @@ class Assertion:
     detail: str = ""
     evidence_kind: str = ""  # primary (government, statute) or secondary
     verified_on: str = ""  # when a person last checked the evidence
+    expiry_date: str | None = None  # the first day it no longer applies (a lapse, a sunset, a repeal)
+    instrument: str = ""  # an Instrument value
+    citation: str = ""  # the instrument's formal citation: `Fla. Stat. 500.92`, `FR 2026-17429`
+    stage: str = ""  # a Stage value, for a pending measure
+    bill_id: str = ""  # bill or docket id: `SB 432 (2026)`, `DEA-1570`
+    threshold_value: float | None = None
+    threshold_unit: str = ""
+    threshold_basis: str = ""
+    min_age: int | None = None
+    prohibited: tuple[str, ...] = ()
+    preempts_local: bool | None = None  # None: not known
+
+    def __post_init__(self) -> None:
+        # Read back from a JSON snapshot `prohibited` is a list; a tuple keeps the value hashable.
+        object.__setattr__(self, "prohibited", _tuple_of_text(self.prohibited))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,6 +249,7 @@ class SourceResult:
     events: list[EventDraft] = field(default_factory=list)
     assertions: list[Assertion] | None = None  # the source's full current set, when it asserts
     warnings: list[str] = field(default_factory=list)
+    evidence: EvidenceDocument | None = None  # the fetched document, kept when it caused status events
 
     @property
     def failed(self) -> bool:
@@ -170,14 +273,15 @@ class Event:
     diff: str = ""
     url: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    evidence_sha256: str | None = None  # the fetched document kept for a status event (`evidence` command)
 
     @classmethod
     def from_row(cls, row: tuple) -> Event:
         """From the columns of `events` in declaration order, `data` as stored JSON text."""
-        event_id, kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data = row
+        event_id, kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data, evidence = row
         return cls(id=event_id, kind=kind, source_id=source_id, jurisdiction=jurisdiction,
                    detected_at=detected_at, title=title or "", summary=summary or "", diff=diff or "",
-                   url=url or "", data=json.loads(data) if data else {})
+                   url=url or "", data=json.loads(data) if data else {}, evidence_sha256=evidence or None)
 
     def as_dict(self) -> dict[str, Any]:
         """The `changes --json` contract: the columns of `events`, `data` as an object."""
@@ -188,8 +292,9 @@ EVENT_COLUMNS = tuple(f.name for f in fields(Event))
 
 
 @dataclass(frozen=True)
-class StoredAssertion:
-    """A current assertion as the store keeps it: the claim, its evidence, and where it came from."""
+class StoredAssertion(LawTerms):
+    """A current assertion as the store keeps it: the claim, its evidence, its terms, and where it came
+    from."""
 
     jurisdiction: str
     substance: str
@@ -202,9 +307,38 @@ class StoredAssertion:
     observed_at: str = ""
     evidence_kind: str = ""
     verified_on: str = ""
+    expiry_date: str | None = None
+    instrument: str = ""
+    citation: str = ""
+    stage: str = ""
+    bill_id: str = ""
+    threshold_value: float | None = None
+    threshold_unit: str = ""
+    threshold_basis: str = ""
+    min_age: int | None = None
+    prohibited: tuple[str, ...] = ()
+    preempts_local: bool | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prohibited", _tuple_of_text(self.prohibited))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvidenceDocument:
+    """The fetched document behind a status event, kept so the evidence survives the page changing."""
+
+    sha256: str  # of `body`, uncompressed: the key that deduplicates it
+    body: bytes
+    content_type: str = ""
+    url: str = ""
+    first_seen: str = ""
+
+    @classmethod
+    def of(cls, body: bytes, content_type: str = "", url: str = "") -> EvidenceDocument:
+        return cls(sha256=sha256_hex(body), body=body, content_type=content_type, url=url)
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,70 @@ _STATUS_RANK = {Status.UNKNOWN: 0, Status.LEGAL: 1, Status.PENDING: 2, Status.RE
 
 
 class Substance(StrEnum):
-    LEAF = "leaf"
-    SEVEN_OH = "7-OH"
+    """What a law is about. The semi-synthetic alkaloids are told apart from the leaf and from 7-OH
+    because the law treats them apart (the 2026 federal temporary order schedules only those three)."""
+
+    LEAF = "leaf"  # natural kratom leaf and its products (mitragynine is the leaf's main alkaloid)
+    SEVEN_OH = "7-OH"  # 7-hydroxymitragynine products
+    MITRAGYNINE_PSEUDOINDOXYL = "mitragynine-pseudoindoxyl"
+    MGM_15 = "MGM-15"
+    MGM_16 = "MGM-16"
     ALL = "all"  # an assertion about every substance
 
     @classmethod
     def answered(cls) -> tuple[Substance, ...]:
         """The substances a status answer has one entry for (`all` applies to each of them)."""
         return tuple(s for s in cls if s is not cls.ALL)
+
+
+class Instrument(StrEnum):
+    """The kind of legal text an assertion rests on. `bill` and `proposed-rule` are not law yet; `none` is
+    a row saying that no law was found (its citation is the evidence of absence)."""
+
+    STATUTE = "statute"
+    SESSION_LAW = "session-law"
+    REGULATION = "regulation"
+    EMERGENCY_RULE = "emergency-rule"
+    EXECUTIVE_ORDER = "executive-order"
+    ORDINANCE = "ordinance"
+    AGENCY_ACTION = "agency-action"
+    BILL = "bill"
+    PROPOSED_RULE = "proposed-rule"
+    NONE = "none"
+
+
+class Stage(StrEnum):
+    """How far a pending measure has come; only `pending` assertions have one."""
+
+    INTRODUCED = "introduced"
+    PASSED_ONE_CHAMBER = "passed-one-chamber"
+    PASSED_BOTH = "passed-both"
+    SIGNED = "signed"  # signed, not yet effective
+    PROPOSED_RULE = "proposed-rule"
+    COMMENT_PERIOD = "comment-period"
+
+
+class Act(StrEnum):
+    """An act a law prohibits (the `prohibited` conditions of an assertion)."""
+
+    SALE = "sale"
+    POSSESSION = "possession"
+    MANUFACTURE = "manufacture"
+    DISTRIBUTION = "distribution"
+    SALE_TO_MINORS = "sale-to-minors"
+
+
+class ThresholdUnit(StrEnum):
+    """Units of a threshold above which a ban or cap applies. Values in different units are never
+    compared with each other; a threshold is read with its basis ("of total alkaloids")."""
+
+    PERCENT = "%"
+    MG_PER_G = "mg/g"
+    MG_PER_ML = "mg/mL"
+    PPM = "ppm"
+    MG = "mg"
+    RATIO = "ratio"
+    MICRON = "micron"
 
 
 class Outcome(StrEnum):
@@ -95,5 +151,7 @@ class NoticeKind(StrEnum):
 
 
 class EvidenceKind(StrEnum):
+    """How far a citation can be trusted: shown beside every citation (status, API, feeds, dashboard)."""
+
     PRIMARY = "primary"  # government, legislature, register, court: the publisher of the rule
     SECONDARY = "secondary"  # news, NGO, vendor, encyclopedia

@@ -213,7 +213,13 @@ def _show_extraction(console, extraction: Extraction) -> None:
         console.print(Text(f"{len(extraction.assertions)} assertions:", style="bold"))
         for a in extraction.assertions[:60]:
             when = f" from {a.effective_date}" if a.effective_date else ""
-            console.print(Text(f"  {a.jurisdiction:<28} {a.substance:<5} {a.status}{when}  <{a.evidence_url}>"))
+            until = f" until {a.expiry_date}" if a.expiry_date else ""
+            terms = a.conditions.text(a.substance, a.status)
+            terms = f" [{terms}]" if terms else ""
+            cite = f" {a.citation}" if a.citation else ""
+            kind = f" ({a.evidence_kind})" if a.evidence_kind else ""
+            console.print(Text(f"  {a.jurisdiction:<28} {a.substance:<5} {a.status}{terms}{when}{until}{cite}  "
+                               f"<{a.evidence_url}>{kind}"))
     for warning in extraction.warnings[:20]:
         console.print(Text(f"  warning: {warning}", style="yellow"))
 

@@ -35,9 +35,15 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def status_line(entry: dict[str, Any]) -> str:
+    """`regulated: 21+; 7-OH above 2 % of total alkaloids banned` (the status in force and its conditions)."""
+    return entry["status"] + (f": {entry['conditions_text']}" if entry.get("conditions_text") else "")
+
+
 def print_status(document: dict[str, Any], below: list[str] | None = None) -> None:
-    """A table for people, then the citations behind each answer. Scraped text goes in as plain Text,
-    never as rich markup."""
+    """A table for people, then per substance the terms of the answer (since and until when, the
+    instrument), the pending measures beside it and the evidence with its quality. Scraped text goes in
+    as plain Text, never as rich markup."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -48,24 +54,64 @@ def print_status(document: dict[str, Any], below: list[str] | None = None) -> No
     chain = regions.chain(region["code"])
     console.print(Text("chain: " + " → ".join(f"{regions.display_name(c)} ({c})" for c in chain), style="dim"))
     table = Table()
-    for column in ("substance", "status", "from", "since", "disputed"):
+    for column in ("substance", "status in force", "from", "since", "until", "pending", "disputed"):
         table.add_column(column, overflow="fold")
     for substance, entry in document["applicable"].items():
         status = Text(entry["status"], style=STATUS_STYLES.get(entry["status"], ""))
-        if entry.get("detail"):
-            status.append(f" ({entry['detail']})")
+        if entry.get("conditions_text"):
+            status.append(f": {entry['conditions_text']}")
         table.add_row(Text(substance), status, Text(entry["jurisdiction"] or "—"), Text(entry["effective_date"] or "—"),
+                      Text(entry.get("expiry_date") or "—"), Text(str(len(entry.get("pending") or [])) or "0"),
                       Text("DISPUTED" if entry["disputed"] else "no", style="bold red" if entry["disputed"] else ""))
     console.print(table)
     for substance, entry in document["applicable"].items():
-        if entry["evidence"]:
-            console.print(Text(f"{substance} — evidence:", style="bold"))
-            console.print(_citations(entry["evidence"]))
+        if entry["evidence"] or entry.get("pending"):
+            console.print(_substance_block(substance, entry))
     if not document["assertions"]:
         console.print(Text("no assertions on file for this region or above it: the answer is unknown", style="dim"))
     if below:
         shown = ", ".join(below[:8]) + (f" and {len(below) - 8} more" if len(below) > 8 else "")
         console.print(Text(f"{len(below)} places below this region have their own assertions: {shown}", style="dim"))
+    console.print(Text(DISCLAIMER, style="dim"))
+
+
+DISCLAIMER = "Research, not legal advice: follow the citations, and prefer the primary ones."
+
+
+def _substance_block(substance: str, entry: dict[str, Any]):
+    from rich.text import Text
+
+    text = Text()
+    text.append(f"{substance}: ", style="bold")
+    text.append(status_line(entry), style=STATUS_STYLES.get(entry["status"], ""))
+    if entry["jurisdiction"]:
+        until = f" until {entry['expiry_date']}" if entry.get("expiry_date") else ""
+        since = f" since {entry['effective_date']}" if entry["effective_date"] else " (start date not known)"
+        text.append(f" — {entry['jurisdiction']}{since}{until}")
+    if entry.get("pending"):
+        text.append(f"; {len(entry['pending'])} pending beside it", style="magenta")
+    if entry.get("citation") or entry.get("instrument"):
+        text.append(f"\n  instrument: {entry.get('citation') or '—'}"
+                    + (f" ({entry['instrument']})" if entry.get("instrument") else ""))
+    if entry.get("preempted"):
+        text.append(f"\n  preempts the local rules of {', '.join(entry['preempted'])}")
+    pending = entry.get("pending") or []
+    if pending:
+        text.append("\n  pending:", style="magenta")
+        for item in pending[:6]:
+            what = item["bill_id"] or item["citation"] or item["detail"] or "a measure"
+            stage = f" [{item['stage']}]" if item["stage"] else ""
+            terms = f" — {item['conditions_text']}" if item["conditions_text"] else ""
+            text.append(f"\n    {item['jurisdiction']}: {what}{stage}{terms}")
+            text.append(f"\n      {item['evidence']['url']}  ({item['evidence']['kind'] or 'quality not known'})",
+                        style="cyan")
+        if len(pending) > 6:
+            text.append(f"\n    … {len(pending) - 6} more in --json")
+    if entry["evidence"]:
+        text.append("\n  evidence:")
+        text.append("\n")
+        text.append_text(_citations(entry["evidence"]))
+    return text
 
 
 def _citations(evidence: list[dict[str, Any]]):
@@ -76,10 +122,12 @@ def _citations(evidence: list[dict[str, Any]]):
         if index:
             text.append("\n")
         text.append(f"  [{item['status']}] ", style=STATUS_STYLES.get(item["status"], ""))
+        kind = item.get("kind")
+        text.append(f"({kind}) " if kind else "(quality not known) ", style="bold" if kind == "primary" else "")
         quote = " ".join((item.get("quote") or "").split())
         text.append(quote[:240] + ("…" if len(quote) > 240 else ""))
-        text.append(f"\n    {item.get('url') or ''}  (source: {item.get('source_id')}, seen {item.get('observed_at')})",
-                    style="cyan")
+        seen = f"verified {item['verified_on']}" if item.get("verified_on") else f"seen {item.get('observed_at')}"
+        text.append(f"\n    {item.get('url') or ''}  (source: {item.get('source_id')}, {seen})", style="cyan")
     if len(evidence) > 4:
         text.append(f"\n  … {len(evidence) - 4} more citations in --json")
     return text

@@ -12,9 +12,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from kratom_tracker.config.model import Config, SourceConfig
+from kratom_tracker.engine import calendar
 from kratom_tracker.notify import deliver_pending, enqueue_events, enqueue_system_notice
 from kratom_tracker.publish import publish
 from kratom_tracker.store import Store
@@ -56,12 +58,31 @@ class Aftermath:
         """Queue notifications for the new events and the failure notice due, if any. Returns whether
         something happened that readers should see (so the caller schedules `after_pass`)."""
         config = self._config()
+        self.queue_events(store, event_ids)
+        return bool(event_ids) or self._failure_transition(store, config, source, result.failed)
+
+    def queue_events(self, store: Store, event_ids: list[int]) -> None:
+        """Queue notifications for events already written (a run's, or the calendar tick's)."""
+        config = self._config()
         if event_ids and config.notify:
             try:
                 enqueue_events(config, store, event_ids)
             except Exception:  # the events are stored and reach the feeds; a notifier problem is logged
                 log.exception("queueing notifications failed; the events are stored and in the feeds")
-        return bool(event_ids) or self._failure_transition(store, config, source, result.failed)
+
+    def calendar_tick(self, store: Store, today: date | None = None) -> list[int]:
+        """The daily check for answers that changed because a date passed (engine/calendar.py); its
+        events are notified like any others. A failure is logged: it must not stop a pass or the daemon,
+        and the next tick catches the days up."""
+        try:
+            event_ids = calendar.tick(store, today)
+        except Exception:
+            log.exception("the calendar tick failed; the next one catches up")
+            return []
+        if event_ids:
+            log.info("calendar: %d status events for dates that passed", len(event_ids))
+        self.queue_events(store, event_ids)
+        return event_ids
 
     def _failure_transition(self, store: Store, config: Config, source: SourceConfig, failed: bool) -> bool:
         state = store.failure_state(source.id)

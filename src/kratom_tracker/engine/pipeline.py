@@ -23,8 +23,8 @@ from kratom_tracker.fetch.client import Fetcher
 from kratom_tracker.privacy import redact_values
 from kratom_tracker.store import SourceState, Store
 from kratom_tracker.timefmt import utc_now
-from kratom_tracker.values import Extraction, Response, SourceResult, sha256_hex
-from kratom_tracker.vocab import Outcome
+from kratom_tracker.values import EvidenceDocument, Extraction, Response, SourceResult, sha256_hex
+from kratom_tracker.vocab import EventKind, Outcome
 
 COMMIT_BATCH = 100  # sources written per transaction during a pass
 COMMIT_WAIT = 0.5  # seconds a fetched result may wait for its batch
@@ -49,6 +49,9 @@ class Fetched:
     # one every source waits for.
     snapshot: str | None = None
     snapshot_hash: str | None = None
+    # The fetched document of a source that asserts status, kept as the evidence of the status events it
+    # may cause (a local file, such as our own baseline, is not evidence of anything: its rows cite theirs).
+    document: EvidenceDocument | None = None
 
 
 @dataclass
@@ -76,6 +79,7 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
     started = time.monotonic()
     extractor = extractors.get(source.type)
     response = extractor.local_document(source)
+    fetched_remotely = response is None
     if response is None:
         response = fetcher.fetch(extractor.request_url(source), timeout=source.timeout, max_bytes=source.max_bytes,
                                  etag=state.etag if state.snapshot_id else None,
@@ -94,6 +98,10 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
             with extract_gate or contextlib.nullcontext():
                 _extract_into(fetched, response)
             fetched.error = redact_values(fetched.error, secrets)
+            if fetched_remotely and fetched.extraction is not None and fetched.extraction.assertions is not None:
+                # The whole Content-Type header: its charset is how the kept bytes are to be read.
+                fetched.document = EvidenceDocument.of(response.body, response.headers.get("content-type", ""),
+                                                       response.final_url or response.url)
     fetched.duration_ms = int((time.monotonic() - started) * 1000)
     return fetched
 
@@ -132,6 +140,8 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
     else:
         result.events = detect(fetched.source, Extraction.from_canonical(previous_snapshot), extraction)
         result.outcome = Outcome.CHANGED if result.events else Outcome.UNCHANGED
+        if any(e.kind == EventKind.STATUS for e in result.events):
+            result.evidence = fetched.document
     result.snapshot, result.snapshot_hash = canonical, snapshot_hash
     if extraction.assertions is not None:
         result.assertions = extraction.assertions
@@ -271,7 +281,7 @@ def run_pass(config: Config, store: Store, sources: list[SourceConfig], fetcher:
                 result, event_ids = commit(store, fetched, states.get(fetched.source.id, SourceState()))
                 if after_commit is not None:
                     after_commit(store, fetched.source, result, event_ids)
-                result.snapshot, result.assertions = None, None  # written; keep the summary small
+                result.snapshot, result.assertions, result.evidence = None, None, None  # written: keep it small
                 summary.results.append(result)
                 summary.event_ids.extend(event_ids)
                 if on_result:

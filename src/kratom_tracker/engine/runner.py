@@ -15,8 +15,11 @@ from kratom_tracker.values import SourceResult
 def collect(config: Config, store: Store, sources: list[SourceConfig], feeds_dir: Path | None = None,
             on_result: Callable[[SourceResult], None] | None = None) -> PassSummary:
     """Fetch, extract, detect and store `sources`; after each commit queue what is due (notifications,
-    failing/recovered notices); after the pass deliver them and, with `feeds_dir`, republish the feeds."""
+    failing/recovered notices); after the pass run the calendar tick once (answers that changed because a
+    date passed: a `collect` from cron is the scheduler of a machine without the daemon), then deliver
+    what is queued and, with `feeds_dir`, republish the feeds."""
     aftermath = Aftermath(lambda: config)
     summary = run_pass(config, store, sources, on_result=on_result, after_commit=aftermath.after_commit)
+    summary.event_ids.extend(aftermath.calendar_tick(store))
     aftermath.after_pass(store, feeds_dir)
     return summary

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -43,6 +43,10 @@ STARTUP_SPREAD = 60.0  # at most this many seconds to start every source that is
 STARTUP_SPACING = 0.5  # ...and about this much between two of them, so a few sources start at once
 RETRY_NOTIFY_EVERY = 300.0  # seconds between retries of notifications a notifier refused
 RETRY_JOB_ID = "~retry-notifications"  # cannot clash with a source id ([a-z0-9-]+)
+CALENDAR_JOB_ID = "~calendar"
+# The calendar tick acts once a day (it keeps the last day it handled), but is checked hourly: a machine
+# asleep or a daemon stopped at midnight still hears of the new day within the hour.
+CALENDAR_CHECK_EVERY = 3600.0
 
 
 # -- when each source runs --------------------------------------------------------------------------
@@ -201,6 +205,8 @@ class Daemon:
             self._add_job(source, planned[source.id])
         self.scheduler.add_job(self._retry_pending_notifications, "interval", seconds=RETRY_NOTIFY_EVERY,
                                id=RETRY_JOB_ID)
+        self.scheduler.add_job(self.calendar_tick, "interval", seconds=CALENDAR_CHECK_EVERY, id=CALENDAR_JOB_ID,
+                               next_run_time=datetime.now(UTC))  # and once at start: catch up missed days
         self.publisher.start()
         if has_events and self.feeds_dir is not None and not (self.feeds_dir / "all.atom").exists():
             self.publisher.request()  # feeds missing (first start, or a crash before publishing)
@@ -289,6 +295,16 @@ class Daemon:
         if noteworthy:
             self.publisher.request()
         return record
+
+    def calendar_tick(self, today: date | None = None) -> list[int]:
+        """The daily tick (engine/calendar.py): status events for answers a passing date changed."""
+        if self._stopping.is_set():
+            return []
+        with self._store_lock:
+            event_ids = self.aftermath.calendar_tick(self.store, today)
+        if event_ids:
+            self.publisher.request()
+        return event_ids
 
     def _retry_pending_notifications(self) -> None:
         """Messages a notifier refused stay in the outbox; without new changes nothing would retry them."""

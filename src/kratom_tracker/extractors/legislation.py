@@ -42,7 +42,7 @@ from kratom_tracker import checks, regions, timefmt
 from kratom_tracker.config.model import SourceConfig
 from kratom_tracker.extractors import Extractor, _keys, option
 from kratom_tracker.values import Assertion, Extraction, Item, Response
-from kratom_tracker.vocab import Outcome
+from kratom_tracker.vocab import Instrument, Outcome, Stage
 
 OPENSTATES_URL = "https://v3.openstates.org/bills"
 LEGISCAN_URL = "https://api.legiscan.com/"
@@ -330,13 +330,21 @@ def substance_of(title: str) -> str:
     return "7-OH" if _SEVEN_OH.search(title) and not _LEAF.search(cleaned) else "all"
 
 
+# The legislature's stages as the status model's: "sent to the governor" has passed both chambers.
+_MODEL_STAGE = {"introduced": Stage.INTRODUCED, "passed-one": Stage.PASSED_ONE_CHAMBER,
+                "passed-both": Stage.PASSED_BOTH, "to-governor": Stage.PASSED_BOTH, "signed": Stage.SIGNED}
+
+
 def bill_assertion(bill: Bill, status: str, effective: str | None, stage_label: str) -> Assertion:
-    """THE assertion of one bill at one stage. The stage and the bill id go in `detail` (and in the bill
-    item's data) until the status model's `stage`/`bill_id` fields arrive: then only this changes."""
+    """THE assertion of one bill at one stage: a pending one carries the status model's `stage` and the
+    bill id; the law a signed bill makes is a session law from its effective date."""
     quote = f"{bill.title}. Latest action ({bill.latest_action_date}): {bill.latest_action}"
+    pending = status == "pending"
     return Assertion(jurisdiction=bill.jurisdiction, substance=substance_of(bill.title), status=status,
                      effective_date=effective or None, evidence_url=bill.url, quote=quote[:MAX_SUMMARY],
-                     detail=f"bill {bill.bill_id}: {stage_label}", evidence_kind="primary")
+                     detail=f"bill {bill.bill_id}: {stage_label}", evidence_kind="primary",
+                     instrument=Instrument.BILL if pending else Instrument.SESSION_LAW, citation=bill.bill_id,
+                     stage=_MODEL_STAGE.get(bill.stage, "") if pending else "", bill_id=bill.bill_id)
 
 
 def bill_assertions(bill: Bill) -> list[Assertion]:

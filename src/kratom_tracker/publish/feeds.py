@@ -85,7 +85,7 @@ def make_entry(event: Event, instance_id: str, settings: PublishSettings) -> Ent
     link = render.safe_url(event.url) or f"{settings.base_url}/?event={event.id}"
     return Entry(
         id=entry_id(instance_id, event.id), title=render.event_title(event), link=link,
-        updated=event.detected_at, content_html=render.event_html(event),
+        updated=event.detected_at, content_html=render.event_html(event, settings.base_url),
         summary=render.strip_markup(" ".join(event.summary.split()))[:500],
         kind=event.kind, jurisdiction=event.jurisdiction, source_id=event.source_id, event_id=event.id,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -24,15 +25,17 @@ from kratom_tracker.values import (
     EVENT_COLUMNS,
     Assertion,
     Event,
+    EventDraft,
+    EvidenceDocument,
     FailureState,
     OutboxMessage,
     SourceHealth,
     SourceResult,
     StoredAssertion,
 )
-from kratom_tracker.vocab import Outcome
+from kratom_tracker.vocab import EventKind, Outcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern, bounded for months of runs
 
 
@@ -125,9 +128,63 @@ def _migration_1(db: Any) -> None:
         db.execute(statement)
 
 
+# Status model v2: the terms of each assertion (all nullable, so a version 1 row reads as "not known"),
+# and the fetched documents behind status events, compressed and keyed by their SHA-256 (a page that
+# causes many events, or comes back unchanged after a change, is kept once).
+_SCHEMA_2 = """
+        ALTER TABLE assertions ADD COLUMN expiry_date TEXT;
+        ALTER TABLE assertions ADD COLUMN instrument TEXT;
+        ALTER TABLE assertions ADD COLUMN citation TEXT;
+        ALTER TABLE assertions ADD COLUMN stage TEXT;
+        ALTER TABLE assertions ADD COLUMN bill_id TEXT;
+        ALTER TABLE assertions ADD COLUMN threshold_value REAL;
+        ALTER TABLE assertions ADD COLUMN threshold_unit TEXT;
+        ALTER TABLE assertions ADD COLUMN threshold_basis TEXT;
+        ALTER TABLE assertions ADD COLUMN min_age INTEGER;
+        ALTER TABLE assertions ADD COLUMN prohibited TEXT;
+        ALTER TABLE assertions ADD COLUMN preempts_local INTEGER;
+        CREATE TABLE IF NOT EXISTS evidence (
+            sha256 TEXT PRIMARY KEY, body BLOB NOT NULL, encoding TEXT NOT NULL, size INTEGER NOT NULL,
+            content_type TEXT, url TEXT, first_seen TEXT NOT NULL
+        );
+        ALTER TABLE events ADD COLUMN evidence_sha256 TEXT REFERENCES evidence (sha256);
+        CREATE INDEX IF NOT EXISTS assertions_effective ON assertions (effective_date) WHERE retired_at IS NULL;
+        CREATE INDEX IF NOT EXISTS assertions_expiry ON assertions (expiry_date) WHERE retired_at IS NULL
+        """
+
+
+def _migration_2(db: Any) -> None:
+    for statement in filter(str.strip, _SCHEMA_2.split(";")):
+        db.execute(statement)
+
+
 # A migration gets the store's connection; `db.utils` gives sqlite-utils' table tools (e.g. `transform`)
 # when a later migration needs them, so a fresh database is set up without importing sqlite-utils.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2}
+
+EVIDENCE_ENCODING = "zlib"  # what `evidence.body` is compressed with
+
+# The assertion columns a run writes, in this order; the v2 terms are stored NULL when not known.
+_ASSERTION_WRITE = ("jurisdiction", "substance", "status", "detail", "effective_date", "evidence_url", "quote",
+                    "evidence_kind", "verified_on", "expiry_date", "instrument", "citation", "stage", "bill_id",
+                    "threshold_value", "threshold_unit", "threshold_basis", "min_age", "prohibited",
+                    "preempts_local")
+_V2_TEXT = frozenset({"instrument", "citation", "stage", "bill_id", "threshold_unit", "threshold_basis"})
+
+
+def _db_value(name: str, value: Any) -> Any:
+    """An assertion field as its column holds it: acts as `a|b`, a flag as 0/1, unknown v2 text as NULL."""
+    if name == "prohibited":
+        return "|".join(value) or None
+    if name == "preempts_local":
+        return None if value is None else int(value)
+    if name in _V2_TEXT and value == "":
+        return None
+    return value
+
+
+def _assertion_values(assertion: Assertion) -> tuple:
+    return tuple(_db_value(name, getattr(assertion, name)) for name in _ASSERTION_WRITE)
 
 
 class _Connection:
@@ -211,6 +268,9 @@ class Store:
         if version == 0:
             raise StoreError(no_database_message(self.path, "the file holds no kratom-tracker tables"))
         self._check_version(version)
+        if version < SCHEMA_VERSION:  # a reader cannot migrate (read-only), and the old tables lack columns
+            raise StoreError(f"{self.path} has schema {version}; this kratom-tracker reads schema {SCHEMA_VERSION}. "
+                             "Run `kratom-tracker collect` (or the scheduler) once to upgrade it.")
 
     def _migrate(self) -> None:
         with self.transaction():
@@ -302,12 +362,15 @@ class Store:
                 "SELECT id FROM snapshots WHERE source_id = ? AND hash = ?", [source.id, result.snapshot_hash]
             ).fetchone()[0]
         event_ids = []
+        status_events = any(e.kind == EventKind.STATUS for e in result.events)
+        evidence = self._keep_evidence(result.evidence, now) if result.evidence and status_events else None
         for event in result.events:
             cursor = exec_(
                 "INSERT INTO events (kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data, "
-                "snapshot_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "snapshot_id, evidence_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [event.kind, source.id, event.jurisdiction, now, event.title, event.summary, event.diff, event.url,
-                 json.dumps(event.data, ensure_ascii=False, sort_keys=True), snapshot_id],
+                 json.dumps(event.data, ensure_ascii=False, sort_keys=True), snapshot_id,
+                 evidence if event.kind == EventKind.STATUS else None],
             )
             event_ids.append(cursor.lastrowid)
         if result.assertions is not None:
@@ -345,15 +408,13 @@ class Store:
     def _replace_assertions(self, source_id: str, assertions: list[Assertion], now: str,
                             snapshot_id: int | None) -> None:
         """Keep history: assertions no longer made are retired (dated), new ones are added."""
-        fields = ("jurisdiction", "substance", "status", "detail", "effective_date", "evidence_url", "quote",
-                  "evidence_kind", "verified_on")
         current = {
             tuple(row[1:]): row[0]
             for row in self.db.execute(
-                f"SELECT id, {', '.join(fields)} FROM assertions WHERE source_id = ? AND retired_at IS NULL",
+                f"SELECT id, {', '.join(_ASSERTION_WRITE)} FROM assertions WHERE source_id = ? AND retired_at IS NULL",
                 [source_id]).fetchall()
         }
-        wanted = {tuple(getattr(a, f) for f in fields) for a in assertions}
+        wanted = {_assertion_values(a) for a in assertions}
         gone = [row_id for values, row_id in current.items() if values not in wanted]
         for start in range(0, len(gone), 500):
             chunk = gone[start:start + 500]
@@ -362,11 +423,35 @@ class Store:
         new_rows = [values for values in wanted if values not in current]
         if new_rows:
             self.db.conn.executemany(
-                f"INSERT INTO assertions (source_id, {', '.join(fields)}, observed_at, snapshot_id) "
-                f"VALUES (?, {', '.join('?' * len(fields))}, ?, ?)",
+                f"INSERT INTO assertions (source_id, {', '.join(_ASSERTION_WRITE)}, observed_at, snapshot_id) "
+                f"VALUES (?, {', '.join('?' * len(_ASSERTION_WRITE))}, ?, ?)",
                 [(source_id, *values, now, snapshot_id) for values in sorted(new_rows, key=lambda v: tuple(
                     str(x) for x in v))],
             )
+
+    def _keep_evidence(self, document: EvidenceDocument, now: str) -> str:
+        """Store a fetched document once (compressed); returns its key."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO evidence (sha256, body, encoding, size, content_type, url, first_seen) "
+            "VALUES (?,?,?,?,?,?,?)",
+            [document.sha256, zlib.compress(document.body, 6), EVIDENCE_ENCODING, len(document.body),
+             document.content_type or None, document.url or None, now])
+        return document.sha256
+
+    def add_events(self, source_id: str, drafts: list[EventDraft], now: str) -> list[int]:
+        """Events that no fetch caused (the calendar tick's `~calendar` events), in the open transaction."""
+        ids = []
+        for event in drafts:
+            cursor = self.db.execute(
+                "INSERT INTO events (kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                [event.kind, source_id, event.jurisdiction, now, event.title, event.summary, event.diff, event.url,
+                 json.dumps(event.data, ensure_ascii=False, sort_keys=True)])
+            ids.append(cursor.lastrowid)
+        return ids
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -438,9 +523,34 @@ class Store:
             sql += f" AND jurisdiction IN ({','.join('?' * len(jurisdictions))})"
             params = list(jurisdictions)
         sql += " ORDER BY jurisdiction, substance, effective_date, source_id, evidence_url"
-        return [StoredAssertion(*(value if value is not None or name == "effective_date" else ""
-                                  for name, value in zip(_ASSERTION_COLUMNS, row, strict=True)))
-                for row in self.db.execute(sql, params).fetchall()]
+        return [_stored_assertion(row) for row in self.db.execute(sql, params).fetchall()]
+
+    def assertion_date_changes(self, after: str, through: str) -> list[tuple[str, str]]:
+        """(jurisdiction, day) for every current assertion that takes effect or expires on a day in
+        (after, through]: the places whose answer may change on that day without any edit."""
+        rows = self.db.execute(
+            "SELECT jurisdiction, effective_date FROM assertions WHERE retired_at IS NULL "
+            "AND effective_date > ? AND effective_date <= ? "
+            "UNION SELECT jurisdiction, expiry_date FROM assertions WHERE retired_at IS NULL "
+            "AND expiry_date > ? AND expiry_date <= ? ORDER BY 2, 1", [after, through, after, through]).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def evidence_for_event(self, event_id: int) -> EvidenceDocument | None:
+        """The fetched document kept for an event (None when the event has none)."""
+        row = self.db.execute(
+            "SELECT e.sha256, e.body, e.encoding, e.content_type, e.url, e.first_seen FROM events v "
+            "JOIN evidence e ON e.sha256 = v.evidence_sha256 WHERE v.id = ?", [event_id]).fetchone()
+        if row is None:
+            return None
+        sha256, body, encoding, content_type, url, first_seen = row
+        if encoding != EVIDENCE_ENCODING:
+            raise StoreError(f"evidence {sha256} is stored as {encoding!r}, which this kratom-tracker cannot read")
+        return EvidenceDocument(sha256=sha256, body=zlib.decompress(body), content_type=content_type or "",
+                                url=url or "", first_seen=first_seen)
+
+    def event(self, event_id: int) -> Event | None:
+        row = self.db.execute(f"SELECT {_EVENT_SELECT} FROM events WHERE id = ?", [event_id]).fetchone()
+        return Event.from_row(row) if row else None
 
     def assertion_jurisdictions_below(self, region: str) -> list[str]:
         """Codes strictly below `region` that have current assertions of their own."""
@@ -512,11 +622,27 @@ class Store:
             for table in ("snapshots", "events", "fetches", "assertions"):
                 self.db.execute(f"DELETE FROM {table} WHERE source_id LIKE ?", [prefix + "%"])
             self.db.execute("DELETE FROM sources WHERE id LIKE ?", [prefix + "%"])
+            self.db.execute("DELETE FROM evidence WHERE sha256 NOT IN "
+                            "(SELECT evidence_sha256 FROM events WHERE evidence_sha256 IS NOT NULL)")
 
 
 _EVENT_SELECT = ", ".join(EVENT_COLUMNS)
 _ASSERTION_COLUMNS = tuple(f.name for f in fields(StoredAssertion))
 _ASSERTION_SELECT = ", ".join(_ASSERTION_COLUMNS)
+_OPTIONAL = frozenset({"effective_date", "expiry_date", "threshold_value", "min_age", "preempts_local"})
+
+
+def _stored_assertion(row: tuple) -> StoredAssertion:
+    """A row of `assertions` (the columns of StoredAssertion) typed: NULL text reads as "", a NULL term
+    that has no empty form (a date, a number, the preemption flag) stays None."""
+    values: dict[str, Any] = {}
+    for name, value in zip(_ASSERTION_COLUMNS, row, strict=True):
+        if name == "preempts_local":
+            value = None if value is None else bool(value)
+        elif value is None and name not in _OPTIONAL:
+            value = ""
+        values[name] = value
+    return StoredAssertion(**values)
 _HEALTH_COLUMNS = tuple(f.name for f in fields(SourceHealth))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -29,6 +30,7 @@ from kratom_tracker.engine.health import source_health_rows
 from kratom_tracker.publish.feeds import region_file_stem
 from kratom_tracker.publish.formats import FORMATS, feed_name_pattern
 from kratom_tracker.store import Store, StoreError
+from kratom_tracker.values import EvidenceDocument
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +69,61 @@ class Evidence(BaseModel):
     url: str | None = None
     quote: str | None = None
     observed_at: str | None = None
+    status: str | None = None
+    kind: Literal["primary", "secondary"] | None = None  # how far the citation can be trusted
+    citation: str | None = None
+    instrument: str | None = None
+    jurisdiction: str | None = None
+    verified_on: str | None = None
+
+
+class ThresholdOut(BaseModel):
+    value: float
+    unit: str
+    basis: str
+
+
+class ConditionsOut(BaseModel):
+    """What a machine can compare: the age limit, the thresholds above which it is banned, the acts prohibited."""
+
+    min_age: int | None = None
+    thresholds: list[ThresholdOut] = []
+    prohibited: list[str] = []
+
+
+class PendingOut(BaseModel):
+    """A bill or proposed rule listed beside the law in force (never instead of it)."""
+
+    jurisdiction: str
+    substance: str
+    stage: str | None = None
+    bill_id: str | None = None
+    instrument: str | None = None
+    citation: str | None = None
+    effective_date: str | None = None
+    expiry_date: str | None = None
+    detail: str | None = None
+    conditions: ConditionsOut
+    conditions_text: str
+    evidence: Evidence
 
 
 class Applicable(BaseModel):
+    # `pending` stays in the list for clients of the v1 contract; status model v2 never answers it.
     status: Literal["legal", "regulated", "banned", "pending", "unknown"]
     jurisdiction: str | None = None
     effective_date: str | None = None
+    expiry_date: str | None = None
     disputed: bool
+    detail: str | None = None
+    conditions: ConditionsOut | None = None
+    conditions_text: str | None = None
+    instrument: str | None = None
+    citation: str | None = None
+    primary: bool | None = None
     evidence: list[Evidence]
+    pending: list[PendingOut] = []
+    preempted: list[str] = []
 
 
 class AssertionOut(BaseModel):
@@ -86,6 +135,17 @@ class AssertionOut(BaseModel):
     evidence_url: str | None = None
     quote: str | None = None
     observed_at: str | None = None
+    detail: str | None = None
+    expiry_date: str | None = None
+    instrument: str | None = None
+    citation: str | None = None
+    stage: str | None = None
+    bill_id: str | None = None
+    preempts_local: bool | None = None
+    evidence_kind: str | None = None
+    verified_on: str | None = None
+    conditions: ConditionsOut | None = None
+    conditions_text: str | None = None
 
 
 class StatusAnswer(BaseModel):
@@ -108,6 +168,7 @@ class EventOut(BaseModel):
     diff: str | None = None
     url: str | None = None
     data: dict[str, Any]
+    evidence_sha256: str | None = None  # set when the fetched document is kept: GET /api/evidence/{id}
 
 
 class ChangesAnswer(BaseModel):
@@ -226,6 +287,26 @@ def status_document(settings: ServerSettings, region_text: str, as_of: date | No
 
 
 MAX_EVENT_ID = 2**63 - 1  # SQLite's largest integer
+# A kept document is whatever a source served, hostile pages included: it is served as the evidence it
+# is, in a sandbox (no script runs, nothing loads, no form posts), never as part of our site.
+EVIDENCE_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'", "X-Content-Type-Options": "nosniff"}
+
+
+def _header_safe(value: str) -> str:
+    """A stored header value that can be sent again: printable ASCII only (a hostile server's bytes
+    must not split our response)."""
+    return value if value.isascii() and value.isprintable() else ""
+
+
+def evidence_document(settings: ServerSettings, event_id: int) -> EvidenceDocument:
+    with _open(settings) as store:
+        document = store.evidence_for_event(event_id)
+        if document is None:
+            known = store.event(event_id) is not None
+    if document is None:
+        raise ApiError(404, f"event {event_id} has no kept document (only status events from fetched sources "
+                            "keep theirs)" if known else f"no event {event_id}")
+    return document
 
 
 def _cursor(text: str | None) -> int | None:
@@ -302,6 +383,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
                                    json_schema_extra=CURSOR_FORM),
     ) -> JSONResponse:
         return JSONResponse(changes_page(settings, region, kind, since, limit, cursor))
+
+    @app.get("/api/evidence/{event_id}", response_model=None,
+             responses={200: {"description": "The document as it was fetched, in its own content type",
+                              "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                        **_ERRORS, 404: {"model": ErrorAnswer, "description": "No such event, or none kept"}},
+             summary="The fetched document kept as the evidence of a status event")
+    def api_evidence(event_id: int = FastApiPath(..., ge=1, le=MAX_EVENT_ID)) -> Response:
+        document = evidence_document(settings, event_id)
+        # The Content-Type as the source sent it (with its charset), not one Starlette would complete.
+        headers = {**EVIDENCE_HEADERS, "Content-Type": _header_safe(document.content_type) or "application/octet-stream",
+                   "X-Evidence-SHA256": document.sha256, "X-Evidence-First-Seen": document.first_seen}
+        if render.safe_url(document.url) and _header_safe(document.url) == document.url:
+            headers["X-Evidence-URL"] = document.url
+        return Response(document.body, headers=headers)
 
     @app.get("/api/sources", response_model=None, responses={200: {"model": list[SourceHealth]}, **_ERRORS},
              summary="Source health: last outcome, consecutive failures, last change, staleness")
