@@ -86,12 +86,18 @@ def test_a_bill_from_introduced_to_signed_and_in_force(site, tmp_path, monkeypat
     assert query["q"] == ['kratom OR mitragynine OR "7-hydroxymitragynine"'] and query["include"] == ["actions"]
     assert query["updated_since"] == ["2025-01-01"] and "apikey" not in query
     assert stored_events(db) == []  # the starting point
-    assert _status(capsys, "Florida", "2026-02-01", db)["leaf"]["status"] == "pending"
+    introduced = _status(capsys, "Florida", "2026-02-01", db)["leaf"]
+    # Status model v2: a bill is listed beside the law in force, never instead of it.
+    assert introduced["status"] == "unknown"
+    assert [(p["bill_id"], p["stage"]) for p in introduced["pending"]] == [("SB 432 (2026)", "introduced")]
 
     site.set("/bills", _answer(_bill(PASSED_BOTH)), content_type="application/json")
     assert collect(sources, db) == 0
-    [moved] = stored_events(db)
-    assert moved["kind"] == "notice" and moved["jurisdiction"] == "US-FL"
+    # The bill's new stage is a notice, and (status model v2) a change of the pending measure's stage.
+    moved, stage_change = stored_events(db)
+    assert (moved["kind"], stage_change["kind"]) == ("notice", "status")
+    assert stage_change["data"]["new_status"] == "pending" and "passed-both" in stage_change["diff"]
+    assert moved["jurisdiction"] == "US-FL"
     assert moved["data"]["stage"] == "passed-both" and moved["data"]["bill_id"] == "SB 432 (2026)"
     assert "Stage: passed both chambers" in moved["diff"]
     with sqlite3.connect(db) as conn:
@@ -101,7 +107,7 @@ def test_a_bill_from_introduced_to_signed_and_in_force(site, tmp_path, monkeypat
 
     site.set("/bills", _answer(_bill(SIGNED)), content_type="application/json")
     assert collect(sources, db) == 0
-    events = stored_events(db)[1:]
+    events = stored_events(db)[2:]
     assert sorted(e["kind"] for e in events) == ["notice", "status"]
     notice = next(e for e in events if e["kind"] == "notice")
     effective = (date(2026, 4, 1) + timedelta(days=30)).isoformat()
@@ -111,14 +117,15 @@ def test_a_bill_from_introduced_to_signed_and_in_force(site, tmp_path, monkeypat
     assert "banned" in status["data"]["new_status"]
 
     day_before = (date.fromisoformat(effective) - timedelta(days=1)).isoformat()
-    assert _status(capsys, "Florida", day_before, db)["leaf"]["status"] == "pending"
+    before = _status(capsys, "Florida", day_before, db)["leaf"]
+    assert before["status"] == "unknown" and [p["stage"] for p in before["pending"]] == ["signed"]
     on_the_day = _status(capsys, "US-FL", effective, db)
     assert on_the_day["leaf"]["status"] == "banned" and on_the_day["7-OH"]["status"] == "banned"
     assert on_the_day["leaf"]["effective_date"] == effective
     assert KEY not in db.read_bytes().decode("latin-1")
 
     assert collect(sources, db) == 0  # the same answer again: nothing new
-    assert len(stored_events(db)) == 3
+    assert len(stored_events(db)) == 4
 
 
 def test_a_vetoed_bill_stops_being_pending(site, tmp_path, monkeypatch):
