@@ -128,7 +128,11 @@ def _status_json(db: Path, *args: str, capsys) -> dict:
 
 def test_status_json_contract_on_the_baseline(baseline_db, capsys):
     doc = _status_json(baseline_db, "US", "--as-of", "2026-11-01", capsys=capsys)
-    assert doc["region"] == {"code": "US", "name": "United States"}
+    assert {k: doc["region"][k] for k in ("code", "name")} == {"code": "US", "name": "United States"}
+    # additive: what kind of place it is and its chain, and the answer in words
+    assert doc["region"]["kind"] == "country" and doc["region"]["chain"] == [
+        {"code": "US", "name": "United States", "kind": "country"}]
+    assert doc["note"].startswith("federal law applies in United States: ")
     assert doc["as_of"] == "2026-11-01"
     assert set(doc["applicable"]) == {"leaf", "7-OH"}
     for entry in doc["applicable"].values():
