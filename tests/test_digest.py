@@ -88,6 +88,14 @@ def test_a_daily_digest_arrives_once_with_a_readable_body(site, tmp_path, mailbo
     assert len(mailbox.messages) == 1
 
 
+def test_collect_sends_the_digest_once_the_day_is_over(site, tmp_path, mailbox, monkeypatch):
+    # cron runs `collect`; its aftermath queues what is due and delivers it, as the daemon's tick does
+    data = build_event_db(site, tmp_path, digest_yaml(mailbox))
+    monkeypatch.setattr(digest, "_now", lambda: datetime.now(UTC) + timedelta(days=1))
+    assert run_cli("collect", "--sources", str(data.sources), "--db", str(data.db), "--quiet") == 0
+    assert len(mailbox.messages) == 1 and "daily digest" in mailbox.messages[0]["Subject"]
+
+
 def test_a_weekly_digest_for_a_set_of_regions(site, tmp_path, mailbox):
     data = build_event_db(site, tmp_path, digest_yaml(mailbox, "weekly", "[US-FL, Texas]"))
     config = load(data.sources)

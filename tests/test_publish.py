@@ -391,3 +391,30 @@ def test_event_text_for_notifications_has_no_markup():
     assert "<" not in text and ">" not in text
     assert "Evidence: javascript" not in text
     assert text.startswith("Texas — Kratom")
+
+
+def test_a_federal_event_reaches_every_us_region_and_no_other_country(site, tmp_path):
+    # The done-when of the places issue: a federal change is in the feed of every US region, served on
+    # demand for regions without events of their own; a state's change in its counties' and cities'.
+    from fastapi.testclient import TestClient
+
+    from kratom_tracker.config.loader import load
+    from kratom_tracker.web.app import ServerSettings, create_app
+
+    baseline = tmp_path / "baseline.csv"
+    baseline.write_text(BASELINE_HEADER + "US,7-OH,pending,notice of intent,,DEA proposes Schedule I.,"
+                        "https://www.federalregister.gov/d/2026-20943,primary,2026-01-01\n", encoding="utf-8")
+    sources = write_sources(tmp_path, "sources:\n  - id: cited-baseline\n    type: baseline\n"
+                                      "    path: baseline.csv\n    jurisdiction: US\n")
+    db = tmp_path / "tracker.db"
+    assert collect(sources, db) == 0
+    baseline.write_text(baseline.read_text().replace("US,7-OH,pending,notice of intent,,",
+                                                     "US,7-OH,banned,temporary scheduling order,2026-12-01,"))
+    assert collect(sources, db) == 0
+    with TestClient(create_app(ServerSettings(db=db, config=load(sources)))) as client:
+        for region in ("US", "US-FL", "US-FL_hillsborough-county", "US-FL_tampa", "US-MS_union-county",
+                       "US-AK", "US-CA_los-angeles"):
+            titles = [e.title for e in feedparser.parse(client.get(f"/feeds/region/{region}.atom").content).entries]
+            assert titles == ["United States — 7-OH: pending → banned from 2026-12-01"], region
+        for region in ("CA-ON_toronto", "FR", "international"):
+            assert feedparser.parse(client.get(f"/feeds/region/{region}.atom").content).entries == [], region
