@@ -212,3 +212,20 @@ def test_a_pending_proposal_does_not_contradict_the_law_in_force():
     answer = applicable(rows, "US", DAY)["7-OH"]
     assert answer["status"] == "pending" and answer["disputed"] is False
     assert [e["status"] for e in answer["evidence"]] == ["pending", "legal"]
+
+
+def test_the_note_names_the_levels_that_apply_for_places_without_rules(baseline_db, capsys):
+    tampa = _status_json(baseline_db, "Tampa, Florida", "--as-of", "2026-11-01", capsys=capsys)
+    assert tampa["region"]["code"] == "US-FL/tampa"
+    assert [level["code"] for level in tampa["region"]["chain"]] == ["US", "US-FL", "US-FL/hillsborough-county",
+                                                                     "US-FL/tampa"]
+    assert tampa["note"].startswith("no local rule known for Tampa (Hillsborough County); Florida and federal "
+                                    "law apply: kratom leaf regulated")
+    toronto = _status_json(baseline_db, "Toronto", capsys=capsys)
+    assert toronto["note"].startswith("no local rule known for Toronto; ") and toronto["region"]["kind"] == "city"
+    ontario = _status_json(baseline_db, "Ontario", capsys=capsys)
+    assert ontario["note"].startswith("no regional rule known for Ontario")
+    capsys.readouterr()
+    assert run_cli("status", "Union County, Mississippi", "--db", str(baseline_db)) == 0
+    assert "no local rule known for Union County; Mississippi and federal law apply" in \
+        " ".join(capsys.readouterr().out.split())

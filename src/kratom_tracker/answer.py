@@ -55,6 +55,17 @@ def summary(applicable: dict[str, Any]) -> str:
     return "; ".join(_one(substance, entry) for substance, entry in applicable.items())
 
 
+def _own_level(code: str) -> str:
+    """The word for a place's own rules: local (county, city), state (a US state), regional (another
+    country's subdivision), federal or national."""
+    kind = regions.kind(code)
+    if kind in _LOCAL:
+        return "local"
+    if kind == "state":
+        return "state" if code.startswith("US-") else "regional"
+    return level_word(code)
+
+
 def note(document: dict[str, Any]) -> str:
     """The sentence: what the place itself has, which levels above it apply, and what that comes to."""
     code = document["region"]["code"]
@@ -68,8 +79,7 @@ def note(document: dict[str, Any]) -> str:
     what = summary(document.get("applicable", {}))
     if code in with_rules:
         return f"{law} in {who}: {what}"
-    kind = regions.kind(code)
-    own = "local" if kind in _LOCAL else ("state" if kind == "state" else level_word(code))
+    own = _own_level(code)
     return f"no {own} rule known for {who}; {law}: {what}"
 
 
