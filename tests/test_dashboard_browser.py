@@ -55,8 +55,8 @@ def test_search_florida_shows_status_and_a_change(server, browser):
     assert "banned" in rows["7-OH"]
     changes = browser.find_elements(By.CSS_SELECTOR, "#changes article.change")
     titles = [c.find_element(By.TAG_NAME, "h3").text for c in changes]
-    assert any(t.startswith("US-FL 7-OH: none → banned") for t in titles), titles
-    assert not any(t.startswith("US-TX") for t in titles)  # Texas is not in Florida
+    assert any(t.startswith("Florida — 7-OH: no rule → banned") for t in titles), titles
+    assert not any(t.startswith("Texas") for t in titles)  # Texas is not in Florida
     assert browser.find_elements(By.CSS_SELECTOR, "#changes ins.kt-add")
 
     # Hostile pages: their text is visible as text, and nothing of theirs ran.

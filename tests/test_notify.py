@@ -93,8 +93,8 @@ def test_failing_target_keeps_the_outbox_and_a_later_run_sends_once(site, tmp_pa
     assert collect(data.sources, data.db) == 0
     assert len(hook.posts) == 2, "each event is notified once per target"
     titles = sorted(p["title"] for p in hook.posts)
-    assert titles == ["US-FL 7-OH: none → banned, effective 2025-08-15",
-                      "US-FL/sarasota-county leaf: regulated → banned, effective 2026-07-01"]
+    assert titles == ["Florida — 7-OH: no rule → banned from 2025-08-15",
+                      "Sarasota County, Florida — kratom leaf: regulated → banned from 2026-07-01"]
     for post in hook.posts:
         assert "<" not in post["message"] and ">" not in post["message"], post["message"]
     assert any("window.__pwned=9" in p["message"] for p in hook.posts)  # the quote arrives, as text

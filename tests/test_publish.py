@@ -268,7 +268,8 @@ def test_rss_channel_link_is_the_site_and_atom_keeps_rel_self(event_db):
         assert atom_links == {"self": f"{base}/feeds/{stem}.atom", "alternate": site}
 
 
-def test_region_feed_holds_its_localities_and_not_its_siblings(event_db):
+def test_region_feed_holds_what_applies_there_and_not_its_siblings(event_db):
+    # A region's feed: its own events, those of every level above it and of everything below it.
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:
         publish(store, out, PublishSettings())
@@ -278,20 +279,21 @@ def test_region_feed_holds_its_localities_and_not_its_siblings(event_db):
         return {by_id[int(i.rsplit("/", 1)[1])]["jurisdiction"] for i in entry_ids(out / name)}
 
     assert jurisdictions("region/US-FL.atom") == {"US-FL", "US-FL/sarasota-county"}
-    assert jurisdictions("region/US-FL_sarasota-county.rss") == {"US-FL/sarasota-county"}
+    assert jurisdictions("region/US-FL_sarasota-county.rss") == {"US-FL/sarasota-county", "US-FL"}
     assert jurisdictions("region/US-TX.json") == {"US-TX"}
     assert jurisdictions("region/US.atom") == {"US-FL", "US-FL/sarasota-county", "US-TX"}
-    assert not (out / "region/US-CA.atom").exists()
+    assert not (out / "region/US-CA.atom").exists()  # written only for regions with events or configured
 
 
-def test_titles_say_region_substance_and_what_happened(event_db):
+def test_titles_say_place_substance_and_what_happened_in_words(event_db):
     out = event_db.tmp / "feeds"
     with Store(event_db.db, readonly=True) as store:
         publish(store, out, PublishSettings())
     titles = [e.title for e in feedparser.parse((out / "all.atom").read_bytes()).entries]
-    assert "US-TX leaf: legal → regulated, effective 2026-07-01" in titles
-    assert "US-FL/sarasota-county leaf: regulated → banned, effective 2026-07-01" in titles
-    assert any(t.startswith("US-FL/sarasota-county: Sarasota County ordinance") for t in titles)
+    assert "Texas — kratom leaf: legal → regulated from 2026-07-01" in titles
+    assert "Sarasota County, Florida — kratom leaf: regulated → banned from 2026-07-01" in titles
+    assert "Florida — 7-OH: no rule → banned from 2025-08-15" in titles
+    assert "Sarasota County, Florida — Sarasota County ordinance: page changed" in titles
 
 
 def test_hostile_page_yields_no_live_markup_in_any_feed(event_db):
@@ -356,9 +358,29 @@ def test_safe_url_refuses_everything_but_absolute_http(url):
 def test_diff_html_marks_added_and_removed_lines_and_escapes_them():
     html = render.diff_html("--- before\n+++ after\n@@ -1 +1 @@\n-<b>old</b>\n+</textarea><script>x()</script>\n same")
     soup = BeautifulSoup(html, "html.parser")
-    assert [e.get_text() for e in soup.find_all("del")] == ["-<b>old</b>"]
-    assert [e.get_text() for e in soup.find_all("ins")] == ["+</textarea><script>x()</script>"]
+    assert [e.get_text() for e in soup.find_all("del")] == ["<b>old</b>"]
+    assert [e.get_text() for e in soup.find_all("ins")] == ["</textarea><script>x()</script>"]
+    assert "before" not in soup.get_text() and "@@" not in soup.get_text()  # headers mean nothing to people
+    assert soup.find("pre") is None  # paragraphs wrap in any reader; <pre> does not
     assert_no_live_markup(html)
+
+
+def test_a_changed_line_shows_its_changed_words_inline():
+    html = render.event_html(Event(id=1, kind="content", source_id="s", jurisdiction="US-FL", title="t",
+                                   detected_at="2026-01-01T00:00:00Z",
+                                   diff="@@ -1 +1 @@\n-Sale to minors is prohibited from 2025.\n"
+                                        "+Sale of kratom is prohibited from 2026."))
+    soup = BeautifulSoup(html, "html.parser")
+    changed = soup.find("p", class_="kt-chg")
+    assert changed.get_text() == "Changed: Sale to minorsof kratom is prohibited from 20252026."
+    assert [e.get_text() for e in changed.find_all("del")] == ["to minors", "2025"]
+    assert [e.get_text() for e in changed.find_all("ins")] == ["of kratom", "2026"]
+    assert render.sanitize(html) == html  # the markup is within nh3's allow-list: readers get it as it is
+
+
+def test_word_diff_keeps_words_whole():
+    assert render.word_diff("regulated from 2023-07-01", "banned from 2026-07-01") == [
+        (-1, "regulated"), (1, "banned"), (0, " from "), (-1, "2023"), (1, "2026"), (0, "-07-01")]
 
 
 def test_event_text_for_notifications_has_no_markup():
@@ -368,4 +390,31 @@ def test_event_text_for_notifications_has_no_markup():
     text = render.event_text(event, link="http://127.0.0.1:8080/?q=US-TX")
     assert "<" not in text and ">" not in text
     assert "Evidence: javascript" not in text
-    assert text.startswith("US-TX: Kratom")
+    assert text.startswith("Texas — Kratom")
+
+
+def test_a_federal_event_reaches_every_us_region_and_no_other_country(site, tmp_path):
+    # The done-when of the places issue: a federal change is in the feed of every US region, served on
+    # demand for regions without events of their own; a state's change in its counties' and cities'.
+    from fastapi.testclient import TestClient
+
+    from kratom_tracker.config.loader import load
+    from kratom_tracker.web.app import ServerSettings, create_app
+
+    baseline = tmp_path / "baseline.csv"
+    baseline.write_text(BASELINE_HEADER + "US,7-OH,pending,notice of intent,,DEA proposes Schedule I.,"
+                        "https://www.federalregister.gov/d/2026-20943,primary,2026-01-01\n", encoding="utf-8")
+    sources = write_sources(tmp_path, "sources:\n  - id: cited-baseline\n    type: baseline\n"
+                                      "    path: baseline.csv\n    jurisdiction: US\n")
+    db = tmp_path / "tracker.db"
+    assert collect(sources, db) == 0
+    baseline.write_text(baseline.read_text().replace("US,7-OH,pending,notice of intent,,",
+                                                     "US,7-OH,banned,temporary scheduling order,2026-12-01,"))
+    assert collect(sources, db) == 0
+    with TestClient(create_app(ServerSettings(db=db, config=load(sources)))) as client:
+        for region in ("US", "US-FL", "US-FL_hillsborough-county", "US-FL_tampa", "US-MS_union-county",
+                       "US-AK", "US-CA_los-angeles"):
+            titles = [e.title for e in feedparser.parse(client.get(f"/feeds/region/{region}.atom").content).entries]
+            assert titles == ["United States — 7-OH: pending → banned from 2026-12-01"], region
+        for region in ("CA-ON_toronto", "FR", "international"):
+            assert feedparser.parse(client.get(f"/feeds/region/{region}.atom").content).entries == [], region

@@ -90,14 +90,16 @@ def test_unknown_region_at_the_command_line_exits_2_with_suggestions(tmp_path, c
     assert "ambiguous" in capsys.readouterr().err
 
 
-def test_localities_come_from_the_given_file(tmp_path):
+def test_the_localities_overlay_adds_aliases_and_places_the_gazetteer_lacks(tmp_path):
     path = tmp_path / "localities.csv"
-    path.write_text("code,name,aliases\nUS-TX/austin,Austin,City of Austin|Austin TX\nnot-a-code,Bad,\n",
-                    encoding="utf-8")
-    assert regions.lookup("City of Austin", localities_path=path).code == "US-TX/austin"
+    path.write_text("code,name,aliases\nUS-TX/austin,Austin,ATX|Austin TX\nUS-TX/tiny-town,Tiny Town,\n"
+                    "not-a-code,Bad,\n", encoding="utf-8")
+    assert regions.lookup("ATX", localities_path=path).code == "US-TX/austin"
     assert regions.lookup("Austin, Texas", localities_path=path).name == "Austin, Texas"
-    with pytest.raises(regions.UnknownRegion):
-        regions.lookup("Sarasota County, Florida", localities_path=path)
+    assert regions.lookup("Tiny Town, Texas", localities_path=path).code == "US-TX/tiny-town"
+    assert regions.chain("US-TX/tiny-town") == ["US", "US-TX", "US-TX/tiny-town"]  # no county known
+    # The places themselves come from the gazetteer, whatever the overlay lists.
+    assert regions.lookup("Sarasota County, Florida", localities_path=path).code == "US-FL/sarasota-county"
 
 
 def test_every_shipped_locality_resolves_by_name_and_parent():

@@ -134,7 +134,11 @@ def _status_json(db: Path, *args: str, capsys) -> dict:
 
 def test_status_json_contract_on_the_baseline(baseline_db, capsys):
     doc = _status_json(baseline_db, "US", "--as-of", "2026-11-01", capsys=capsys)
-    assert doc["region"] == {"code": "US", "name": "United States"}
+    assert {k: doc["region"][k] for k in ("code", "name")} == {"code": "US", "name": "United States"}
+    # additive: what kind of place it is and its chain, and the answer in words
+    assert doc["region"]["kind"] == "country" and doc["region"]["chain"] == [
+        {"code": "US", "name": "United States", "kind": "country"}]
+    assert doc["note"].startswith("federal law applies in United States: ")
     assert doc["as_of"] == "2026-11-01"
     assert {"leaf", "7-OH"} <= set(doc["applicable"])
     for entry in doc["applicable"].values():
@@ -240,3 +244,20 @@ def test_a_pending_proposal_does_not_contradict_the_law_in_force():
     assert answer["status"] == "legal" and answer["disputed"] is False
     assert [e["status"] for e in answer["evidence"]] == ["legal"]
     assert [p["evidence"]["status"] for p in answer["pending"]] == ["pending"]
+
+
+def test_the_note_names_the_levels_that_apply_for_places_without_rules(baseline_db, capsys):
+    tampa = _status_json(baseline_db, "Tampa, Florida", "--as-of", "2026-11-01", capsys=capsys)
+    assert tampa["region"]["code"] == "US-FL/tampa"
+    assert [level["code"] for level in tampa["region"]["chain"]] == ["US", "US-FL", "US-FL/hillsborough-county",
+                                                                     "US-FL/tampa"]
+    assert tampa["note"].startswith("no local rule known for Tampa (Hillsborough County); Florida and federal "
+                                    "law apply: kratom leaf regulated")
+    toronto = _status_json(baseline_db, "Toronto", capsys=capsys)
+    assert toronto["note"].startswith("no local rule known for Toronto; ") and toronto["region"]["kind"] == "city"
+    ontario = _status_json(baseline_db, "Ontario", capsys=capsys)
+    assert ontario["note"].startswith("no regional rule known for Ontario")
+    capsys.readouterr()
+    assert run_cli("status", "Union County, Mississippi", "--db", str(baseline_db)) == 0
+    assert "no local rule known for Union County; Mississippi and federal law apply" in \
+        " ".join(capsys.readouterr().out.split())

@@ -13,7 +13,8 @@ from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_USAGE, UsageError,
 from kratom_tracker.config.model import ConfigError
 
 # The commands in the order `--help` lists them; each is the module of that name in this package.
-COMMANDS = ("collect", "changes", "status", "evidence", "publish", "schedule", "serve", "sources", "init", "demo")
+COMMANDS = ("collect", "changes", "status", "evidence", "publish", "schedule", "serve", "sources", "notify", "init",
+            "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Any
 
-from kratom_tracker import regions, rules
+from kratom_tracker import answer, regions, rules
 from kratom_tracker.cli import add_command, with_db
 from kratom_tracker.cli.console import EXIT_OK, STATUS_STYLES, open_reader, parse_day
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     region = regions.lookup(args.region)
     as_of = parse_day(args.as_of, "--as-of") or date.today()
     with open_reader(args) as store:
-        document = rules.status_document(region, store, as_of)
+        document = answer.with_place(rules.status_document(region, store, as_of))  # + chain and note (additive)
         below = store.assertion_jurisdictions_below(region.code)
     if args.json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
@@ -64,6 +64,8 @@ def print_status(document: dict[str, Any], below: list[str] | None = None) -> No
                       Text(entry.get("expiry_date") or "—"), Text(str(len(entry.get("pending") or [])) or "0"),
                       Text("DISPUTED" if entry["disputed"] else "no", style="bold red" if entry["disputed"] else ""))
     console.print(table)
+    if document.get("note"):
+        console.print(Text(document["note"]))
     for substance, entry in document["applicable"].items():
         if entry["evidence"] or entry.get("pending"):
             console.print(_substance_block(substance, entry))

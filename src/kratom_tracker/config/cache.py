@@ -29,7 +29,7 @@ from kratom_tracker.config.model import (
 )
 from kratom_tracker.values import sha256_hex
 
-_FORMAT = 3  # 2: notify targets without `name:` got a name that hides their secrets; 3: typed options
+_FORMAT = 4  # 2: notify targets without `name:` got a name that hides their secrets; 3: typed options; 4: publish.regions, digest
 
 
 def cache_dir() -> Path | None:
@@ -104,7 +104,8 @@ def _decode(doc: dict[str, Any], path: Path) -> Config:
                    for n in doc["notify"])
     return Config(path=path, sources=tuple(sources), user_agent=doc["user_agent"],
                   politeness=Politeness(**doc["politeness"]), notify=notify,
-                  scheduler=SchedulerSettings(**doc["scheduler"]), publish=PublishSettings(**doc["publish"]),
+                  scheduler=SchedulerSettings(**doc["scheduler"]),
+                  publish=PublishSettings(**{**doc["publish"], "regions": tuple(doc["publish"]["regions"])}),
                   fetch=FetchSettings(**doc["fetch"]))
 
 

@@ -14,6 +14,7 @@ from kratom_tracker import checks, shipped
 from kratom_tracker.config import cache
 from kratom_tracker.config.model import (
     DEFAULT_USER_AGENT,
+    DIGEST_PERIODS,
     Config,
     ConfigError,
     FetchSettings,
@@ -351,8 +352,6 @@ class _Validator:
         )
 
     def notify(self, value: Any) -> list[NotifyTarget]:
-        from kratom_tracker import regions
-
         if value is None:
             return []
         if not isinstance(value, list):
@@ -363,24 +362,26 @@ class _Validator:
             at = ("notify", index)
             if isinstance(raw, str):
                 raw = {"url": raw}
-            item = self._mapping(raw, at, {"url", "name", "regions", "kinds"})
+            item = self._mapping(raw, at, {"url", "name", "regions", "kinds", "digest"})
             url = item.get("url")
             if not isinstance(url, str) or "://" not in url:
                 self.fail(at + ("url",), "expected an Apprise URL such as mailto://user:pass@example.org "
                           "or json://127.0.0.1:8000/hook")
                 continue
-            region_list = _as_list(item.get("regions", []))
-            for region in region_list:
-                if not isinstance(region, str) or not regions.is_valid_code(region):
-                    self.fail(at + ("regions",), f"unknown region {region!r}; use codes such as US-FL")
+            region_list = self.region_codes(_as_list(item.get("regions", [])), at + ("regions",))
             kind_list = _as_list(item.get("kinds", []))
             for kind in kind_list:
                 known = [k.value for k in EventKind] + [k.value for k in NoticeKind]
                 if kind not in known:
                     self.fail(at + ("kinds",), f"unknown kind {kind!r}; use {', '.join(known)}")
+            digest = item.get("digest")
+            if digest is not None and digest not in DIGEST_PERIODS:
+                self.fail(at + ("digest",), f"unknown digest {digest!r}; use {' or '.join(DIGEST_PERIODS)} "
+                          "(or leave it out for one message per change)")
+                digest = None
             out.append(NotifyTarget(url=url, name=str(item.get("name") or display_name(url)),
                                     regions=tuple(map(str, region_list)), kinds=tuple(map(str, kind_list)),
-                                    line=self.lines.get(at, 0)))
+                                    line=self.lines.get(at, 0), digest=digest))
         return out
 
     def scheduler(self, value: Any, defaults: dict[str, Any]) -> SchedulerSettings:
@@ -395,13 +396,42 @@ class _Validator:
         )
 
     def publish(self, value: Any) -> PublishSettings:
-        raw = self._mapping(value, ("publish",), {"max_entries", "base_url", "title"})
+        raw = self._mapping(value, ("publish",), {"max_entries", "base_url", "title", "regions"})
         base = PublishSettings()
         return PublishSettings(
+            regions=self.feed_regions(raw.get("regions")),
             max_entries=self._setting("publish", raw, "max_entries", _positive_int, base.max_entries),
             base_url=self._setting("publish", raw, "base_url", _http_url, base.base_url).rstrip("/"),
             title=self._setting("publish", raw, "title", checks.text, base.title),
         )
+
+    def feed_regions(self, value: Any) -> tuple[str, ...]:
+        """`publish: regions:` — the region feeds written even before they have events."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(("publish", "regions"), "expected a list of regions, e.g. [US-FL, 'Tampa, Florida']")
+            return ()
+        return tuple(self.region_codes(value, ("publish", "regions")))
+
+    def region_codes(self, values: list, at: tuple) -> list[str]:
+        """Codes or names (`US-FL`, `Tampa, Florida`), each resolved to its code; an unknown or ambiguous
+        one is refused with the close names or the candidates."""
+        from kratom_tracker import regions
+
+        codes: list[str] = []
+        for text in values:
+            if not isinstance(text, str):
+                self.fail(at, f"unknown region {text!r}; use codes such as US-FL or names such as 'Tampa, Florida'")
+                continue
+            try:
+                code = regions.lookup(text).code
+            except regions.UnknownRegion as exc:
+                self.fail(at, str(exc))
+                continue
+            if code not in codes:
+                codes.append(code)
+        return codes
 
     def fetch(self, value: Any) -> FetchSettings:
         raw = self._mapping(value, ("fetch",), {"workers", "retries", "max_retry_wait"})

@@ -35,6 +35,9 @@ class Politeness:
     robots: bool = True
 
 
+DIGEST_PERIODS = ("daily", "weekly")
+
+
 @dataclass(frozen=True)
 class NotifyTarget:
     url: str
@@ -42,6 +45,7 @@ class NotifyTarget:
     regions: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     line: int = 0
+    digest: str | None = None  # "daily" or "weekly": one message per period instead of one per event
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class PublishSettings:
     max_entries: int = 200
     base_url: str = "http://127.0.0.1:8080"
     title: str = "kratom-tracker changes"
+    regions: tuple[str, ...] = ()  # region feeds written even before they have events (canonical codes)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kratom_tracker.config.model import Config, SourceConfig
 from kratom_tracker.engine import calendar
-from kratom_tracker.notify import deliver_pending, enqueue_events, enqueue_system_notice
+from kratom_tracker.notify import deliver_pending, enqueue_events, enqueue_system_notice, queue_digests
 from kratom_tracker.publish import publish
 from kratom_tracker.store import Store
 from kratom_tracker.values import SourceResult
@@ -103,11 +103,17 @@ class Aftermath:
         return True
 
     def after_pass(self, store: Store, feeds_dir: Path | None) -> None:
-        """Republish the feeds (when a folder is given) and deliver the outbox."""
+        """Republish the feeds (when a folder is given), queue the digests that are due and deliver the
+        outbox."""
         config = self._config()
         started = time.monotonic()
         files = len(publish(store, feeds_dir, config.publish).paths) if feeds_dir is not None else 0
         sent = ""
+        if any(target.digest for target in config.notify):
+            try:
+                queue_digests(config, store)
+            except Exception:  # a digest problem must not stop the feeds or the other messages
+                log.exception("queueing the digests failed; they are tried again after the next pass")
         if config.notify:
             report = deliver_pending(config, store)
             sent = f" notifications sent={report.sent} failed={report.failed} pending={report.pending}"

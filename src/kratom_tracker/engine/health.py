@@ -4,7 +4,7 @@ Shared by `sources list`, the HTTP API and the dashboard."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kratom_tracker import timefmt
@@ -65,3 +65,19 @@ def is_stale(last_success_at: str | None, last_fetch_at: str | None, threshold_s
         return True
     success = timefmt.parse_timestamp(last_success_at)
     return success is None or (now - success).total_seconds() > threshold_seconds
+
+
+def health_changed_at(config: Config, store: Store, now: datetime | None = None) -> datetime | None:
+    """The latest moment (up to now) at which a source turned stale without anything being written: the
+    health rows change then too, which an HTTP Last-Modified must not miss."""
+    now = now or datetime.now(UTC)
+    recorded = {row.id: row for row in store.sources_health()}
+    moments = []
+    for source in config.sources:
+        seen = recorded.get(source.id)
+        success = timefmt.parse_timestamp(seen.last_success_at) if seen and seen.last_success_at else None
+        if success is not None:
+            flip = success + timedelta(seconds=source.interval * config.scheduler.stale_factor)
+            if flip <= now:
+                moments.append(flip)
+    return max(moments) if moments else None

@@ -34,6 +34,7 @@ from kratom_tracker.config.model import DEFAULT_JITTER, Config, SourceConfig
 from kratom_tracker.engine.aftermath import Aftermath
 from kratom_tracker.engine.pipeline import Fetched, commit, fetch_and_extract
 from kratom_tracker.fetch.client import Fetcher
+from kratom_tracker.notify import digests_due
 from kratom_tracker.store import SourceState, Store
 from kratom_tracker.vocab import Outcome
 
@@ -307,12 +308,14 @@ class Daemon:
         return event_ids
 
     def _retry_pending_notifications(self) -> None:
-        """Messages a notifier refused stay in the outbox; without new changes nothing would retry them."""
+        """Messages a notifier refused stay in the outbox; without new changes nothing would retry them.
+        The same tick sends a digest whose period is over (the publisher's pass queues it)."""
         if not self.config.notify:
             return
         with self._store_lock:
             pending = self.store.outbox_pending()
-        if pending:
+            due = any(t.digest for t in self.config.notify) and digests_due(self.config, self.store)
+        if pending or due:
             self.publisher.request()
 
     # publishing (runs in the publisher thread, with its own connection)

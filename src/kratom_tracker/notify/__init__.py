@@ -45,12 +45,15 @@ def _url_digest(url: str) -> str:
 def wants(target: NotifyTarget, kind: str, jurisdiction: str | None) -> bool:
     """Does this target subscribe to this kind of message about this jurisdiction?
 
-    No `kinds` means every kind; no `regions` means everywhere. A message with no jurisdiction (a
-    system notice about the tracker itself) passes any region filter."""
+    No `kinds` means every kind; no `regions` means everywhere. A region's subscription carries what
+    applies there, as its feed does: the region, everything below it and the levels above it (a US-FL
+    target hears of federal changes). A message with no jurisdiction (a system notice about the tracker
+    itself) passes any region filter."""
     if target.kinds and kind not in target.kinds:
         return False
     if target.regions and jurisdiction is not None:
-        return any(regions.covers(region, jurisdiction) for region in target.regions)
+        return any(regions.covers(region, jurisdiction) or regions.covers(jurisdiction, region)
+                   for region in target.regions)
     return True
 
 
@@ -66,7 +69,7 @@ def enqueue_events(config: Config, store: Store, event_ids: Iterable[int]) -> in
             link = f"{config.publish.base_url}/?q={event.jurisdiction}"
             title, body = render.event_title(event), render.event_text(event, link=link)
             for target in config.notify:
-                if wants(target, event.kind, event.jurisdiction):
+                if not target.digest and wants(target, event.kind, event.jurisdiction):  # digests: digest.py
                     added += store.outbox_add(target_key(target), event.id, event.kind, title, body, now)
     return added
 
@@ -83,7 +86,8 @@ def enqueue_system_notice(config: Config, store: Store, kind: str, title: str, b
     added = 0
     with store.transaction():
         for target in config.notify:
-            if wants(target, kind, jurisdiction):
+            # A digest target gets the tracker's own notices only when its `kinds` names them.
+            if wants(target, kind, jurisdiction) and (not target.digest or kind in target.kinds):
                 added += store.outbox_add(target_key(target), None, kind, title, body, utc_now())
     return added
 
@@ -176,3 +180,26 @@ def _adopt_legacy_rows(store: Store, target: NotifyTarget, key: str) -> None:
         store.outbox_rename_target(legacy, key)
 
 
+def queue_digests(config: Config, store: Store, now=None) -> int:
+    """Queue the digests that are due (notify/digest.py); delivered by `deliver_pending` like the rest."""
+    from kratom_tracker.notify import digest
+
+    return digest.queue_digests(config, store, target_key, now)
+
+
+def digests_due(config: Config, store: Store, now=None) -> bool:
+    from kratom_tracker.notify import digest
+
+    return digest.digests_due(config, store, target_key, now)
+
+
+def send_test(target: NotifyTarget, send: Sender | None = None) -> SendOutcome:
+    """One test message to `target`, straight away (not through the outbox): `notify test TARGET`."""
+    send = send or apprise_send
+    title = "kratom-tracker test message"
+    body = (f"This is a test message from kratom-tracker to the notify target {target.name!r}.\n"
+            + (f"It receives a {target.digest} digest" if target.digest else "It receives one message per change")
+            + (f" for {', '.join(target.regions)}." if target.regions else " for every region.")
+            + "\nNothing has changed; no reply is needed.")
+    outcome = send(target, title, body)
+    return outcome if outcome.ok else SendOutcome(False, redact(outcome.error, target))

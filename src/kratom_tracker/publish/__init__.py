@@ -1,7 +1,10 @@
 """Publishing: the recorded events as change feeds (the Feeds contract in DESIGN.md).
 
-`all.atom`, `all.rss`, `all.json` (JSON Feed 1.1; one file per format in `formats.FORMATS`) and, for
-every region with events at or below it, `region/<CODE>.atom|.rss|.json`; a locality's slash is written as `_` (`region/US-FL_sarasota-county.atom`).
+`all.atom`, `all.rss`, `all.json` (JSON Feed 1.1; one file per format in `formats.FORMATS`), for every
+region with events at or below it and every region under `publish: regions:`, `region/<CODE>.atom|.rss|.json`
+(a locality's slash is written as `_`: `region/US-FL_sarasota-county.atom`), and `feeds.opml` listing them.
+A region's feed holds what applies there: its own events, those of the levels above it and of everything
+below it. `serve` renders the same bytes on demand, for any known region (an empty feed is still a feed).
 Every byte depends only on the database and the settings, never on the clock, so publishing twice
 without new events rewrites nothing and feed readers see stable entry ids (`tag:` URIs from the event id)."""
 
@@ -13,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kratom_tracker.config.model import PublishSettings
-from kratom_tracker.publish.feeds import Entry, feed_specs, make_entry
+from kratom_tracker.publish.feeds import EMPTY_FEED_DATE, Entry, FeedSpec, feed_specs, make_entry
 from kratom_tracker.publish.formats import FORMATS, render_feed
+from kratom_tracker.publish.opml import OPML_NAME, render_opml
 from kratom_tracker.store import Store
 
 
@@ -53,28 +57,52 @@ class PublishReport:
     events: int
 
 
-def render_all(store: Store, settings: PublishSettings) -> dict[str, bytes]:
-    """Every feed file `publish` would write, in memory, keyed by its name (`all.atom`, `region/US.rss`):
-    what `serve` answers from, so a GET never writes files."""
+@dataclass(frozen=True)
+class FeedFile:
+    """One rendered file and the date of its newest entry (its HTTP Last-Modified)."""
+
+    data: bytes
+    updated: str
+
+
+def render_spec(store: Store, spec: FeedSpec, settings: PublishSettings,
+                prepared: dict[int, Entry] | None = None) -> dict[str, FeedFile]:
+    """Every format of one feed, keyed by file name. `prepared` shares entries between feeds."""
     instance_id = store.meta("instance_id") or "default"
+    prepared = {} if prepared is None else prepared
+    events = store.events(region=spec.region, limit=settings.max_entries, with_above=True)
+    entries = [prepared.get(e.id) or prepared.setdefault(e.id, make_entry(e, instance_id, settings)) for e in events]
+    updated = entries[0].updated if entries else EMPTY_FEED_DATE
+    return {f"{spec.stem}.{ext}": FeedFile(data, updated)
+            for ext, data in render_feed(spec, entries, instance_id, settings).items()}
+
+
+def render_index(store: Store, settings: PublishSettings) -> FeedFile:
+    """`feeds.opml`: the all-feed and every published region feed."""
+    specs = feed_specs(store, settings.title, settings.regions)
+    newest = store.newest_event_at()
+    return FeedFile(render_opml(specs, settings, newest), newest or EMPTY_FEED_DATE)
+
+
+def render_all(store: Store, settings: PublishSettings) -> dict[str, FeedFile]:
+    """Every file `publish` writes, in memory, keyed by its name (`all.atom`, `region/US.rss`,
+    `feeds.opml`)."""
     prepared: dict[int, Entry] = {}
-    files: dict[str, bytes] = {}
-    for spec in feed_specs(store, settings.title):
-        events = store.events(region=spec.region, limit=settings.max_entries)
-        entries = [prepared.get(e.id) or prepared.setdefault(e.id, make_entry(e, instance_id, settings))
-                   for e in events]
-        for ext, data in render_feed(spec, entries, instance_id, settings).items():
-            files[f"{spec.stem}.{ext}"] = data
+    files: dict[str, FeedFile] = {}
+    for spec in feed_specs(store, settings.title, settings.regions):
+        files.update(render_spec(store, spec, settings, prepared))
+    files[OPML_NAME] = render_index(store, settings)
     return files
 
 
 def publish(store: Store, out_dir: Path, settings: PublishSettings) -> PublishReport:
     """Write every feed into `out_dir` (only the files whose bytes changed); drop feeds of regions that
-    no longer have events."""
+    no longer have events and are not configured."""
     out_dir = Path(out_dir)
     files = render_all(store, settings)
     paths = [out_dir / name for name in files]
-    changed = [path for path, data in zip(paths, files.values(), strict=True) if _write_if_changed(path, data)]
+    changed = [path for path, file in zip(paths, files.values(), strict=True) if _write_if_changed(path, file.data)]
     _remove_stale(out_dir, set(paths))
     entries = {e.id for e in store.events(limit=settings.max_entries)}
-    return PublishReport(paths=paths, changed=changed, feeds=len(files) // len(FORMATS), events=len(entries))
+    feeds = sum(1 for name in files if name != OPML_NAME) // len(FORMATS)
+    return PublishReport(paths=paths, changed=changed, feeds=feeds, events=len(entries))

@@ -64,7 +64,9 @@ def _feedgen(spec: FeedSpec, entries: list[Entry], instance_id: str, settings: P
         fe.published(when(item.updated))
         fe.content(item.content_html, type="html")
         fe.summary(item.summary or item.title)  # Atom summary and RSS description; content stays the HTML
-        fe.category(term=item.kind)
+        # Atom category term/scheme/label, RSS category with domain: the same vocabularies as the JSON tags.
+        fe.category([{"term": c.term, "scheme": c.scheme_uri, **({"label": c.label} if c.label else {})}
+                     for c in item.categories] or [{"term": item.kind}])
     return fg
 
 
@@ -97,7 +99,9 @@ class JsonFeed(FeedFormat):
             "items": [
                 {
                     "id": item.id, "url": item.link, "title": item.title, "content_html": item.content_html,
-                    "summary": item.summary, "date_published": rfc3339(item.updated), "tags": [item.kind],
+                    "summary": item.summary, "date_published": rfc3339(item.updated),
+                    # the kind first, as before; then `scheme:term` for each category (region:US-FL, ...)
+                    "tags": [item.kind] + [c.tag for c in item.categories],
                     "_kratom_tracker": {"event_id": item.event_id, "kind": item.kind,
                                         "jurisdiction": item.jurisdiction, "source_id": item.source_id},
                 }
@@ -110,7 +114,7 @@ class JsonFeed(FeedFormat):
 def feed_name_pattern() -> re.Pattern[str]:
     """What a feed's file name may be: `all` or `region/<CODE>` and a registered extension."""
     extensions = "|".join(re.escape(ext) for ext in FORMATS)
-    return re.compile(rf"^(?:all|region/[A-Za-z0-9_-]+)\.(?:{extensions})$")
+    return re.compile(rf"^(?:all|region/[A-Za-z0-9_-]{{1,120}})\.(?:{extensions})$")
 
 
 def render_feed(spec: FeedSpec, entries: list[Entry], instance_id: str, settings: PublishSettings) -> dict[str, bytes]:

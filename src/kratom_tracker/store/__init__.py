@@ -286,6 +286,14 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return row[0] if row else None
 
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def set_meta_default(self, key: str, value: str) -> str:
+        """Set `key` unless it is set already; returns the value it has (a first-seen marker)."""
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", [key, value])
+        return self.meta(key) or value
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction; inside an open one (a `batch`, the after-commit hooks of a pass) it
@@ -450,20 +458,22 @@ class Store:
             ids.append(cursor.lastrowid)
         return ids
 
-    def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
-
     # -- reading -------------------------------------------------------------------------------------
 
     def events(self, region: str | None = None, kind: str | None = None, since: str | None = None,
                limit: int | None = None, before_id: int | None = None,
-               source_id: str | None = None) -> list[Event]:
-        """Events newest first; `region` covers the region and everything below it."""
+               source_id: str | None = None, until: str | None = None, with_above: bool = False) -> list[Event]:
+        """Events newest first; `region` covers the region and everything below it (a county its cities),
+        and with `with_above` the levels above it too: what applies there (a region's feed). `since` is
+        inclusive, `until` exclusive."""
         where, params = [], []
         if region:
-            clause, region_params = _region_clause(region)
+            clause, region_params = _region_clause(region, with_above)
             where.append(clause)
             params += region_params
+        if until:
+            where.append("detected_at < ?")
+            params.append(until)
         if kind:
             where.append("kind = ?")
             params.append(kind)
@@ -509,6 +519,16 @@ class Store:
     def event_jurisdictions(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT DISTINCT jurisdiction FROM events").fetchall()}
 
+    def last_change_at(self) -> str | None:
+        """When anything a reader sees last changed: the newest event or fetch (HTTP Last-Modified)."""
+        row = self.db.execute("SELECT MAX(t) FROM (SELECT MAX(detected_at) AS t FROM events "
+                              "UNION ALL SELECT MAX(last_fetch_at) FROM sources)").fetchone()
+        return row[0] if row else None
+
+    def newest_event_at(self, region: str | None = None, with_above: bool = False) -> str | None:
+        events = self.events(region=region, with_above=with_above, limit=1)
+        return events[0].detected_at if events else None
+
     def events_signature(self) -> tuple[int, int]:
         """Changes whenever an event is added or removed: what a cache of rendered feeds is keyed by."""
         count, newest = self.db.execute("SELECT COUNT(*), MAX(id) FROM events").fetchone()
@@ -553,12 +573,17 @@ class Store:
         return Event.from_row(row) if row else None
 
     def assertion_jurisdictions_below(self, region: str) -> list[str]:
-        """Codes strictly below `region` that have current assertions of their own."""
+        """Codes strictly below `region` (a county's cities too) that have current assertions of their own."""
         ranges = regions.sql_ranges(region)
-        if not ranges:
+        members = regions.members(region)
+        if not ranges and not members:
             return []
-        clause = " OR ".join("(jurisdiction >= ? AND jurisdiction < ?)" for _ in ranges)
+        clauses = ["(jurisdiction >= ? AND jurisdiction < ?)" for _ in ranges]
         params = [bound for pair in ranges for bound in pair]
+        if members:
+            clauses.append(f"jurisdiction IN ({','.join('?' * len(members))})")
+            params += members
+        clause = " OR ".join(clauses)
         rows = self.db.execute(f"SELECT DISTINCT jurisdiction FROM assertions WHERE retired_at IS NULL AND ({clause}) "
                                "ORDER BY jurisdiction", params).fetchall()
         return [row[0] for row in rows]
@@ -588,6 +613,10 @@ class Store:
             "INSERT OR IGNORE INTO outbox (target, event_id, kind, title, body, created_at) VALUES (?,?,?,?,?,?)",
             [target, event_id, kind, title, body, now])
         return cursor.rowcount > 0
+
+    def outbox_has(self, target: str, event_id: int | None, kind: str) -> bool:
+        return self.db.execute("SELECT 1 FROM outbox WHERE target = ? AND event_id IS ? AND kind = ?",
+                               [target, event_id, kind]).fetchone() is not None
 
     def outbox_unsent(self, target: str, limit: int) -> list[OutboxMessage]:
         rows = self.db.execute("SELECT id, title, body FROM outbox WHERE target = ? AND sent_at IS NULL "
@@ -646,9 +675,11 @@ def _stored_assertion(row: tuple) -> StoredAssertion:
 _HEALTH_COLUMNS = tuple(f.name for f in fields(SourceHealth))
 
 
-def _region_clause(region: str) -> tuple[str, list[str]]:
-    """`jurisdiction` is the region or below it, as ranges of the sorted codes (an index range scan)."""
-    clauses, params = ["jurisdiction = ?"], [region]
+def _region_clause(region: str, with_above: bool = False) -> tuple[str, list[str]]:
+    """`jurisdiction` is the region or below it, as ranges of the sorted codes (an index range scan), plus
+    the places no range reaches (a county's cities) and, `with_above`, the levels of its chain above it."""
+    exact = [region] + regions.members(region) + (regions.chain(region)[:-1] if with_above else [])
+    clauses, params = [f"jurisdiction IN ({','.join('?' * len(exact))})"], list(exact)
     for low, high in regions.sql_ranges(region):
         clauses.append("(jurisdiction >= ? AND jurisdiction < ?)")
         params += [low, high]

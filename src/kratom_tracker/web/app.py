@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,14 +24,18 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
-from kratom_tracker import __version__, publish, regions, render, rules, timefmt
+from kratom_tracker import __version__, answer, publish, regions, render, rules, timefmt
 from kratom_tracker.config.model import Config, PublishSettings
-from kratom_tracker.engine.health import source_health_rows
-from kratom_tracker.publish.feeds import region_file_stem
+from kratom_tracker.engine.health import health_changed_at, source_health_rows
+from kratom_tracker.publish import FeedFile
+from kratom_tracker.publish.feeds import region_file_stem, spec_for_stem
 from kratom_tracker.publish.formats import FORMATS, feed_name_pattern
+from kratom_tracker.publish.opml import OPML_CONTENT_TYPE, OPML_NAME
 from kratom_tracker.store import Store, StoreError
 from kratom_tracker.values import EvidenceDocument
+from kratom_tracker.web import http
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +64,17 @@ class ErrorAnswer(BaseModel):
     error: str
 
 
+class ChainLevel(BaseModel):
+    code: str
+    name: str
+    kind: str
+
+
 class RegionRef(BaseModel):
     code: str
     name: str
+    kind: str | None = None  # country, state, county, city, locality, international
+    chain: list[ChainLevel] | None = None  # the levels whose law applies, country first
 
 
 class Evidence(BaseModel):
@@ -155,6 +168,7 @@ class StatusAnswer(BaseModel):
     as_of: str
     applicable: dict[str, Applicable]
     assertions: list[AssertionOut]
+    note: str | None = None  # which levels have rules and what applies, in words
 
 
 class EventOut(BaseModel):
@@ -227,24 +241,42 @@ class ServerSettings:
 
 class FeedCache:
     """The feed files, rendered from the database in memory by the same code as `publish` (so the same
-    bytes) and kept until the events change. A GET never writes a file: publishing has two owners,
+    bytes), on demand for any known region, and kept until the events change (at most MAX_FILES, the
+    least recently asked for dropped first). A GET never writes a file: publishing has two owners,
     `publish` and the daemon, and the server only reads."""
+
+    MAX_FILES = 64 * 4
 
     def __init__(self, settings: ServerSettings):
         self.settings = settings
         self.lock = threading.Lock()
         self.signature: tuple[int, int] | None = None
-        self.files: dict[str, bytes] = {}
+        self.files: OrderedDict[str, FeedFile] = OrderedDict()
 
-    def read(self, name: str) -> bytes | None:
+    def read(self, name: str) -> FeedFile | None:
         if not self.settings.db.exists():
             return None
         with self.lock, _open(self.settings) as store:
             signature = store.events_signature()
             if signature != self.signature:
-                self.files = publish.render_all(store, self.settings.publish)
+                self.files.clear()
                 self.signature = signature
-            return self.files.get(name)
+            if name not in self.files:
+                rendered = self._render(store, name)
+                if rendered is None:
+                    return None
+                self.files.update(rendered)
+                while len(self.files) > self.MAX_FILES:
+                    self.files.popitem(last=False)
+            self.files.move_to_end(name)
+            return self.files[name]
+
+    def _render(self, store: Store, name: str) -> dict[str, FeedFile] | None:
+        settings = self.settings.publish
+        if name == OPML_NAME:
+            return {name: publish.render_index(store, settings)}
+        spec = spec_for_stem(name.rpartition(".")[0], settings.title)
+        return publish.render_spec(store, spec, settings) if spec is not None else None
 
 
 def _open(settings: ServerSettings) -> Store:
@@ -278,12 +310,31 @@ def _as_of(text: str | None) -> date | None:
 
 
 def status_document(settings: ServerSettings, region_text: str, as_of: date | None = None) -> dict[str, Any]:
-    """The `status --json` answer, computed by rules.py (the one implementation of the contract)."""
+    """The `status --json` answer, computed by rules.py (the one implementation of the contract), with
+    the place's chain and the sentence saying which levels apply (answer.py)."""
     region = _region(region_text)
     if not settings.db.exists():
-        return rules.status_document(region, None, as_of)
+        return answer.with_place(rules.status_document(region, None, as_of))
     with _open(settings) as store:
-        return rules.status_document(region, store, as_of)
+        return answer.with_place(rules.status_document(region, store, as_of))
+
+
+def _last_change(settings: ServerSettings) -> datetime | None:
+    """When the database last changed (newest event or fetch): the Last-Modified of the API."""
+    if not settings.db.exists():
+        return None
+    with _open(settings) as store:
+        return http.parse_time(store.last_change_at())
+
+
+def _status_changed(settings: ServerSettings, as_of: date | None) -> datetime | None:
+    """An answer for "today" also changes at midnight, with no change in the database."""
+    midnight = None if as_of else datetime.combine(date.today(), time()).astimezone(UTC)
+    return http.latest(_last_change(settings), midnight)
+
+
+def _json(request: Request, document: Any, last_modified: datetime | None) -> Response:
+    return http.cached(request, JSONResponse(document).body, "application/json", last_modified, http.API_CACHE)
 
 
 MAX_EVENT_ID = 2**63 - 1  # SQLite's largest integer
@@ -342,6 +393,14 @@ def source_rows(settings: ServerSettings) -> list[dict[str, Any]]:
         return [asdict(row) for row in store.sources_health()]
 
 
+def _health_changed(settings: ServerSettings) -> datetime | None:
+    """The sources' health also changes when a source turns stale, with no write: the later of the two."""
+    if not settings.db.exists() or settings.config is None:
+        return _last_change(settings)
+    with _open(settings) as store:
+        return http.latest(_last_change(settings), health_changed_at(settings.config, store))
+
+
 # -- the application --------------------------------------------------------------------------------
 
 
@@ -365,15 +424,23 @@ def create_app(settings: ServerSettings) -> FastAPI:
             response.headers.setdefault(key, value)
         return response
 
+    # Outermost last: HEAD → GET, CORS on /feeds and /api, ETags per encoding, gzip (see web/http.py).
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(http.GzipETags)
+    app.add_middleware(http.ScopedCors, **http.cors_options())
+    app.add_middleware(http.HeadAsGet)
+
     @app.get("/api/status/{region:path}", response_model=None, responses={200: {"model": StatusAnswer}, **_ERRORS},
              summary="What applies in a region (the `status --json` contract)")
-    def api_status(region: str, as_of: str | None = Query(None, description="YYYY-MM-DD",
-                                                          json_schema_extra=AS_OF_FORM)) -> JSONResponse:
-        return JSONResponse(status_document(settings, region, _as_of(as_of)))
+    def api_status(request: Request, region: str,
+                   as_of: str | None = Query(None, description="YYYY-MM-DD", json_schema_extra=AS_OF_FORM)) -> Response:
+        day = _as_of(as_of)
+        return _json(request, status_document(settings, region, day), _status_changed(settings, day))
 
     @app.get("/api/changes", response_model=None, responses={200: {"model": ChangesAnswer}, **_ERRORS},
              summary="Recorded changes, newest first, a page at a time")
     def api_changes(
+        request: Request,
         region: str | None = Query(None, description="code or name; covers everything below it"),
         kind: Literal["content", "notice", "status"] | None = Query(None),
         since: str | None = Query(None, description="YYYY-MM-DD, an ISO timestamp or a span such as 30d",
@@ -381,8 +448,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         limit: int = Query(50, ge=1, le=MAX_LIMIT),
         cursor: str | None = Query(None, description="next_cursor of the previous page",
                                    json_schema_extra=CURSOR_FORM),
-    ) -> JSONResponse:
-        return JSONResponse(changes_page(settings, region, kind, since, limit, cursor))
+    ) -> Response:
+        page = changes_page(settings, region, kind, since, limit, cursor)
+        return _json(request, page, _last_change(settings))
 
     @app.get("/api/evidence/{event_id}", response_model=None,
              responses={200: {"description": "The document as it was fetched, in its own content type",
@@ -400,24 +468,27 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/api/sources", response_model=None, responses={200: {"model": list[SourceHealth]}, **_ERRORS},
              summary="Source health: last outcome, consecutive failures, last change, staleness")
-    def api_sources() -> JSONResponse:
-        return JSONResponse(source_rows(settings))
+    def api_sources(request: Request) -> Response:
+        return _json(request, source_rows(settings), _health_changed(settings))
 
     @app.get("/feeds/{name:path}", response_model=None, include_in_schema=False)
-    def feed(name: str) -> Response:
-        if not feed_name.match(name):
-            raise ApiError(404, f"no feed {name!r}; feeds are all.atom, all.rss, all.json and region/<CODE>.*")
-        data = feeds.read(name)
-        if data is None:
-            raise ApiError(404, f"no feed {name!r} (no events in that region yet?)")
-        media_type = FORMATS[name.rsplit(".", 1)[1]].content_type
-        return Response(data, media_type=media_type + ("; charset=utf-8"))
+    def feed(request: Request, name: str) -> Response:
+        if name != OPML_NAME and not feed_name.match(name):
+            raise ApiError(404, f"no feed {name!r}; feeds are all.atom, all.rss, all.json, region/<CODE>.* "
+                                f"and the list {OPML_NAME}")
+        file = feeds.read(name)
+        if file is None:
+            raise ApiError(404, f"no feed {name!r}: no such region")
+        media_type = OPML_CONTENT_TYPE if name == OPML_NAME else FORMATS[name.rsplit(".", 1)[1]].content_type
+        return http.cached(request, file.data, media_type + "; charset=utf-8", http.parse_time(file.updated),
+                           http.FEED_CACHE)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def dashboard(q: str | None = Query(None, max_length=200)) -> HTMLResponse:
+    def dashboard(request: Request, q: str | None = Query(None, max_length=200)) -> Response:
         page = dashboard_context(settings, q)
-        body = templates.get_template("dashboard.html").render(**page)
-        return HTMLResponse(body, status_code=page["http_status"])
+        body = templates.get_template("dashboard.html").render(**page).encode("utf-8")
+        return http.cached(request, body, "text/html; charset=utf-8", _health_changed(settings), http.PAGE_CACHE,
+                           status_code=page["http_status"])
 
     return app
 
@@ -436,8 +507,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Keep the exception's headers: a 405 must say which methods are served (Allow, RFC 9110).
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        # Keep the exception's headers: a 405 must say which methods are served (Allow, RFC 9110), and every
+        # GET route answers HEAD too (web/http.py).
+        headers = dict(exc.headers or {})
+        if headers.get("Allow") == "GET":
+            headers["Allow"] = "GET, HEAD"
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -468,13 +543,10 @@ def dashboard_context(settings: ServerSettings, query: str | None) -> dict[str, 
         except ApiError as exc:
             context["error"], context["http_status"] = exc.message, exc.status
     with _open(settings) as store:
-        events = store.events(region=region_code, limit=DASHBOARD_CHANGES)
+        events = store.events(region=region_code, limit=DASHBOARD_CHANGES, with_above=bool(region_code))
         if region_code:
-            context["region_feed"] = region_file_stem(region_code) + ".atom" if events else None
-            above = regions.chain(region_code)[:-1]
-            context["above"] = [regions.display_name(code) for code in above]
-            events = sorted(events + store.events_at(above, DASHBOARD_CHANGES), key=lambda e: -e.id)
-            events = events[:DASHBOARD_CHANGES]
+            context["region_feed"] = region_file_stem(region_code) + ".atom"  # every known region has one
+            context["above"] = [regions.display_name(code) for code in regions.chain(region_code)[:-1]]
     context["changes"] = [
         {"event": e, "title": render.event_title(e), "html": Markup(render.event_html(e)),  # noqa: S704 sanitized
          "link": render.safe_url(e.url)}
