@@ -98,7 +98,7 @@ def test_a_new_feed_format_is_one_class(site, tmp_path, text_format):
     out = tmp_path / "feeds"
     with Store(db, readonly=True) as store:
         publish(store, out, load(sources).publish)
-    assert "US-FL" in (out / "all.txt").read_text(encoding="utf-8")
+    assert "Florida — p: page changed" in (out / "all.txt").read_text(encoding="utf-8")
     assert (out / "region" / "US-FL.txt").is_file()
     client = TestClient(create_app(ServerSettings(db=db, config=load(sources))))
     answer = client.get("/feeds/region/US-FL.txt")

@@ -96,8 +96,14 @@ def test_every_locality_of_the_baseline_is_a_gazetteer_place():
         with open(shipped.data_file(name), encoding="utf-8") as handle:
             codes |= {row["jurisdiction"] for row in csv.DictReader(handle) if "/" in row["jurisdiction"]}
     assert codes
+    # A few places with rules are not GeoNames places under our slug (Gluckstadt, MS was incorporated in
+    # 2021; GeoNames writes "Saint Charles County"): the localities overlay names them, and only them.
+    overlay = {locality.code for locality in regions.load_localities()}
+    outside = {code for code in codes if gazetteer.load().get(code) is None}
+    assert outside <= overlay, sorted(outside - overlay)
+    assert len(outside) <= len(codes) // 20, sorted(outside)
     for code in codes:
-        assert gazetteer.load().get(code) is not None, code
+        assert regions.lookup(code).code == code
 
 
 def test_lookup_work_is_bounded_by_the_length_of_the_text(monkeypatch):

@@ -131,11 +131,11 @@ def digest_message(config: Config, target: NotifyTarget, period: Period, events:
         lines += [f"{number}. {render.event_title(event)}",
                   f"   detected {event.detected_at.replace('T', ' ').rstrip('Z')} UTC by {event.source_id}"]
         lines += [f"   {line}" for line in render.diff_text(event.diff, DIFF_LINES)]
-        for url, quote in render.evidence_items(event)[:1]:
-            if quote:
-                lines.append(f"   “{' '.join(quote.split())[:300]}”")
-            if url:
-                lines.append(f"   Evidence: {url}")
+        for citation in render.evidence_items(event)[:1]:
+            if citation.quote:
+                lines.append(f"   “{' '.join(citation.quote.split())[:300]}”")
+            if citation.url:
+                lines.append(f"   {citation.label}: {citation.url}")
         lines.append("")
     base = config.publish.base_url
     for code in target.regions:

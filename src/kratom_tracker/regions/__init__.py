@@ -222,6 +222,7 @@ class Locality:
     code: str  # US-FL/sarasota-county
     name: str  # Sarasota County
     aliases: tuple[str, ...] = ()
+    county: str = ""  # the county the place lies in (empty for a county itself), from localities.csv
 
     @property
     def parent(self) -> str:
@@ -272,7 +273,7 @@ def _read_localities(path: str, _mtime: float) -> tuple[Locality, ...]:
         if "/" not in code or not is_valid_code(code) or not name:
             continue
         aliases = tuple(a.strip() for a in (row.get("aliases") or "").split("|") if a.strip())
-        out.append(Locality(code, name, aliases))
+        out.append(Locality(code, name, aliases, (row.get("county") or "").strip()))
     return tuple(out)
 
 
