@@ -21,7 +21,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     with_db(p)
     p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
     p.add_argument("--feeds", metavar="DIR", help="also republish the feeds into DIR after the pass")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
 
 

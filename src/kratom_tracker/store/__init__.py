@@ -25,7 +25,9 @@ from kratom_tracker.values import (
     Assertion,
     Event,
     FailureState,
+    GcReport,
     OutboxMessage,
+    SnapshotInfo,
     SourceHealth,
     SourceResult,
     StoredAssertion,
@@ -617,6 +619,67 @@ class Store:
         return self.db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
 
     # -- upkeep ----------------------------------------------------------------------------------------------
+
+    def snapshots(self, source_id: str) -> list[SnapshotInfo]:
+        """Every stored version of one source, oldest first, with how many events cite each."""
+        rows = self.db.execute(
+            "SELECT n.id, n.source_id, n.hash, n.created_at, n.reason, LENGTH(n.content), "
+            "(SELECT COUNT(*) FROM events e WHERE e.snapshot_id = n.id) FROM snapshots n WHERE n.source_id = ? "
+            "ORDER BY n.id", [source_id]).fetchall()
+        return [SnapshotInfo(*row) for row in rows]
+
+    def snapshot_source(self, snapshot_id: int) -> str | None:
+        row = self.db.execute("SELECT source_id FROM snapshots WHERE id = ?", [snapshot_id]).fetchone()
+        return row[0] if row else None
+
+    def source_ids(self) -> list[str]:
+        """The ids of every source the database holds rows of."""
+        return [row[0] for row in self.db.execute("SELECT id FROM sources ORDER BY id").fetchall()]
+
+    def _snapshots_in_use(self) -> str:
+        """SQL for the ids of the snapshots something points at: a source's current one, and every column
+        with a foreign key to `snapshots` (events, assertions, and whatever table a later migration adds
+        with one), found in the schema rather than listed here."""
+        referring = self.db.execute(
+            "SELECT m.name, f.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+            "WHERE m.type = 'table' AND f.\"table\" = 'snapshots' ORDER BY m.name").fetchall()
+        selects = ["SELECT snapshot_id FROM sources WHERE snapshot_id IS NOT NULL"]
+        selects += [f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL' for table, column in referring]
+        return " UNION ".join(selects)
+
+    def gc(self, keep_fetches: int | None = None, keep_snapshots: int | None = None,
+           older_than: str | None = None, dry_run: bool = False) -> GcReport:
+        """Retention for the two logs that grow: fetch outcomes and snapshots. A row goes when it is
+        beyond the newest `keep_*` of its source, or (with `older_than`, a timestamp) older than that.
+        A snapshot something points at (see `_snapshots_in_use`) is never deleted."""
+        def doomed(table: str, stamp: str, keep: int | None) -> str:
+            clauses = []
+            if keep is not None:
+                clauses.append(f"id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY source_id "
+                               f"ORDER BY id DESC) AS rank FROM {table}) WHERE rank > :keep_{table})")
+            if older_than is not None:
+                clauses.append(f"{stamp} < :older_than")
+            return " OR ".join(clauses) if clauses else "0"
+
+        params = {"keep_fetches": keep_fetches, "keep_snapshots": keep_snapshots, "older_than": older_than}
+        fetches = f"FROM fetches WHERE {doomed('fetches', 'started_at', keep_fetches)}"
+        candidates = f"FROM snapshots WHERE ({doomed('snapshots', 'created_at', keep_snapshots)})"
+        in_use = self._snapshots_in_use()
+        snapshots = f"{candidates} AND id NOT IN ({in_use})"
+        def count(sql: str) -> int:
+            return self.db.execute(f"SELECT COUNT(*) {sql}", params).fetchone()[0]
+
+        with self.transaction():
+            report = GcReport(fetches_deleted=count(fetches), snapshots_deleted=count(snapshots),
+                              snapshots_kept_in_use=count(f"{candidates} AND id IN ({in_use})"), dry_run=dry_run)
+            if not dry_run:
+                self.db.execute(f"DELETE {fetches}", params)
+                self.db.execute(f"DELETE {snapshots}", params)
+        return report
+
+    def vacuum(self) -> None:
+        """Give the space freed back to the file system (outside any transaction; rewrites the file)."""
+        self.db.execute("VACUUM")
 
     def forget_sources(self, prefix: str) -> None:
         """Delete every row of the sources whose id starts with `prefix` (the demo's own, before a rerun)."""
