@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import run_cli
 from kratom_tracker.shipped import DATASETTE_METADATA
 
 TABLES = {"sources", "snapshots", "events", "fetches", "assertions", "outbox", "region_names"}
@@ -27,11 +26,9 @@ VIEWS = {"status_in_force", "recent_changes", "source_health"}
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("datasette")
-    db = folder / "tracker.db"  # the metadata describes the database named `tracker`
-    assert run_cli("demo", "--db", str(db), "--out", str(folder / "feeds")) == 0
-    return db
+def demo_db(demo_database) -> Path:
+    assert demo_database.name == "tracker.db"  # the metadata describes the database named `tracker`
+    return demo_database
 
 
 def _free_port() -> int:
