@@ -18,6 +18,7 @@ from kratom_tracker.cli.console import (
     open_reader,
 )
 from kratom_tracker.cli.output import Column, add_format, chosen, emit
+from kratom_tracker.cli.output import console as make_console
 from kratom_tracker.detect import detect
 from kratom_tracker.extractors import run as extract
 from kratom_tracker.values import Extraction, Response
@@ -131,7 +132,6 @@ def _guess_type(path: Path, given: str) -> str:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.text import Text
 
     config = load_config(args)
@@ -148,7 +148,7 @@ def _test(args: argparse.Namespace) -> int:
     response = Response(url=source.url or path.as_uri(), status=200, final_url=path.as_uri(), body=body,
                         headers={"content-type": _guess_type(path, args.content_type)})
     extraction = extract(source, response)
-    console = Console(highlight=False, soft_wrap=True)
+    console = make_console(soft_wrap=True)
     console.print(Text(f"{source.id} ({source.type}) on {path}", style="bold"))
     if extraction.outcome:
         console.print(Text(f"outcome: {extraction.outcome} — {extraction.error}", style="red"))
