@@ -239,3 +239,16 @@ def headless_chromium() -> Iterator:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory) -> Path:
+    """The offline demo's database (baseline, Federal Register and Wikipedia changes), made once for the
+    session: read it, or copy it before changing it."""
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("demo")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert run_cli("demo", "--db", str(folder / "tracker.db"), "--out", str(folder / "feeds")) == 0
+    return folder / "tracker.db"

@@ -342,6 +342,35 @@ class EvidenceDocument:
 
 
 @dataclass(frozen=True)
+class SnapshotInfo:
+    """One stored version of a source's extraction, without its content (`history` lists these)."""
+
+    id: int
+    source_id: str
+    hash: str
+    created_at: str
+    reason: str
+    size: int = 0  # characters of canonical content
+    events: int = 0  # events that cite this snapshot
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GcReport:
+    """What `gc` removed (or would remove, on a dry run) and what it kept because something needs it."""
+
+    fetches_deleted: int = 0
+    snapshots_deleted: int = 0
+    snapshots_kept_in_use: int = 0  # old enough to go, but an event, an assertion or a source points at it
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class SourceHealth:
     """What the store knows of one source's runs (the health view joins it with the configuration)."""
 

@@ -9,12 +9,12 @@ import importlib
 from collections.abc import Sequence
 
 from kratom_tracker import __version__
-from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_USAGE, UsageError, err
+from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_USAGE, UsageError, err, set_verbosity
 from kratom_tracker.config.model import ConfigError
 
 # The commands in the order `--help` lists them; each is the module of that name in this package.
-COMMANDS = ("collect", "changes", "status", "evidence", "publish", "schedule", "serve", "sources", "notify", "init",
-            "demo")
+COMMANDS = ("collect", "changes", "status", "evidence", "history", "export", "publish", "schedule", "serve",
+            "sources", "notify", "gc", "init", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,  # `--source ID` must be an error, not a silent `--sources ID`
     )
     parser.add_argument("--version", action="version", version=f"kratom-tracker {__version__}")
+    with_verbosity(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"{__name__}.{name}")
@@ -36,9 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_command(sub: argparse._SubParsersAction, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
-    """A subcommand whose --help shows what it does and one example to copy."""
-    return sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}",
-                          allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """A subcommand whose --help shows what it does and one example to copy, with -v/-q."""
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}",
+                            allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter)
+    with_verbosity(parser)
+    return parser
+
+
+def with_verbosity(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """-v/--verbose (repeatable: -vv) and -q/--quiet, before or after the command name. Below the top
+    parser the defaults are SUPPRESS, so `kratom-tracker -q collect` is not undone by collect's default."""
+    default_verbose, default_quiet = (0, False) if top else (argparse.SUPPRESS, argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="count", default=default_verbose,
+                        help="more on stderr: -v logs each step, -vv debugging detail")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default_quiet,
+                        help="nothing on stderr but errors (no progress, no notes)")
 
 
 def with_sources(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.verbose and args.quiet:
+        err("error: -v/--verbose and -q/--quiet contradict each other; pick one")
+        return EXIT_USAGE
+    set_verbosity(-1 if args.quiet else args.verbose)
     try:
         return _run(args)
     except ConfigError as exc:
@@ -69,6 +86,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return 130
+    except BrokenPipeError:  # `... | head` closed the pipe: stop quietly, as other Unix tools do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool that a closed pipe stopped
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit raises no second BrokenPipeError."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by something without a descriptor
+        pass
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from kratom_tracker.cli import add_command, with_db
 from kratom_tracker.cli.console import EXIT_OK, UsageError, open_reader, parse_since
+from kratom_tracker.cli.output import Column, add_format, console, emit
 from kratom_tracker.values import Event
 from kratom_tracker.vocab import EventKind
 
@@ -20,8 +20,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="DATE", help="YYYY-MM-DD, an ISO timestamp, or a span such as 30d")
     p.add_argument("--source", metavar="ID", help="only changes from this source")
     p.add_argument("--limit", type=int, metavar="N", help="at most N changes")
-    p.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    add_format(p, default="each change with its diff; --format table for one line each")
     return p
+
+
+COLUMNS = (Column("id"), Column("detected_at", "detected"), Column("kind"), Column("jurisdiction"),
+           Column("source_id", "source"), Column("title"), Column("url"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,21 +37,20 @@ def run(args: argparse.Namespace) -> int:
     since = parse_since(args.since)
     with open_reader(args) as store:
         events = store.events(region=region, kind=args.kind, since=since, limit=args.limit, source_id=args.source)
-    if args.json:
-        print(json.dumps([e.as_dict() for e in events], ensure_ascii=False, indent=2))
-        return EXIT_OK
-    print_events(events)
+    if args.format is None:
+        print_events(events)
+    else:  # json: the `changes --json` contract (a list of Event.as_dict)
+        emit([e.as_dict() for e in events], args.format, COLUMNS)
     return EXIT_OK
 
 
 def print_events(events: list[Event]) -> None:
     """Each event with its diff; scraped text goes in as plain Text, never as rich markup."""
-    from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=True)
+    out = console(soft_wrap=True)  # soft wrap: a long URL or diff line stays one line in a pipe
     if not events:
-        console.print("no changes recorded")
+        out.print("no changes recorded")
         return
     for event in events:
         head = Text()
@@ -56,10 +59,10 @@ def print_events(events: list[Event]) -> None:
         head.append(f"[{event.kind}] ", style="magenta")
         head.append(f"{event.jurisdiction} ", style="bold")
         head.append(event.title)
-        console.print(head)
-        console.print(Text(f"    source: {event.source_id}  {event.url}", style="dim"))
+        out.print(head)
+        out.print(Text(f"    source: {event.source_id}  {event.url}", style="dim"))
         for line in event.diff.splitlines()[:40]:
             style = "green" if line.startswith("+") and not line.startswith("+++") else (
                 "red" if line.startswith("-") and not line.startswith("---") else "")
-            console.print(Text("    " + line, style=style))
-        console.print()
+            out.print(Text("    " + line, style=style))
+        out.print()

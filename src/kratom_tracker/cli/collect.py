@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kratom_tracker.cli import add_command, with_db, with_sources
 from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_OK, UsageError, database, err, load_config
+from kratom_tracker.cli.output import console as make_console
 from kratom_tracker.config.model import Config, SourceConfig
 from kratom_tracker.engine.pipeline import PassSummary
 from kratom_tracker.store import Store
@@ -21,7 +22,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     with_db(p)
     p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
     p.add_argument("--feeds", metavar="DIR", help="also republish the feeds into DIR after the pass")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
 
 
@@ -51,10 +51,9 @@ def collect_with_progress(config: Config, store: Store, sources: list[SourceConf
     feeds = Path(feeds_dir) if feeds_dir else None
     if quiet:
         return collect(config, store, sources, feeds_dir=feeds)
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with Progress(TextColumn("collect"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=not console.is_terminal,
                   disable=not console.is_terminal) as progress:

@@ -29,15 +29,50 @@ class UsageError(Exception):
     """Bad input from the person at the keyboard: a message and exit status 2."""
 
 
+# -1 quiet (errors only), 0 normal, 1 verbose (-v), 2 debugging (-vv); set once by cli.main.
+_verbosity = 0
+
+
+def set_verbosity(level: int) -> None:
+    """-q/-v for the whole run: notes on stderr, and the project's log lines (INFO at -v, DEBUG at -vv)."""
+    global _verbosity
+    _verbosity = level
+    if level > 0:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger("kratom_tracker")
+        root.handlers[:] = [handler]
+        root.setLevel(logging.DEBUG if level > 1 else logging.INFO)
+        root.propagate = False
+
+
+def verbosity() -> int:
+    return _verbosity
+
+
 def err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def note(message: str) -> None:
+    """Something worth knowing that is not an error (silenced by -q)."""
+    if _verbosity >= 0:
+        err(message)
+
+
+def info(message: str) -> None:
+    """A detail shown with -v only."""
+    if _verbosity > 0:
+        err(message)
 
 
 def load_config(args: argparse.Namespace) -> Config:
     """The configuration named by --sources (or the environment, ./sources.yaml, the packaged list)."""
     path = sources_path(getattr(args, "sources", None))
     if is_packaged(path):
-        err(f"using the packaged source list ({path}): no sources.yaml here; "
+        note(f"using the packaged source list ({path}): no sources.yaml here; "
             "`kratom-tracker init` writes an editable copy")
     return load(path)
 

@@ -19,6 +19,8 @@ from kratom_tracker.cli.console import (
     load_config,
     open_reader,
 )
+from kratom_tracker.cli.output import Column, add_format, chosen, emit
+from kratom_tracker.cli.output import console as make_console
 from kratom_tracker.detect import detect
 from kratom_tracker.extractors import run as extract
 from kratom_tracker.values import Extraction, Response
@@ -28,26 +30,29 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = add_command(sub, "sources", "Check, list, dry-run or describe the configured sources.",
                     "kratom-tracker sources test fda-kratom --file saved-page.html")
     actions = p.add_subparsers(dest="sources_command", metavar="ACTION")
-    sp = actions.add_parser("check", help="validate sources.yaml only", allow_abbrev=False)
+    sp = add_command(actions, "check", "Validate sources.yaml only (nothing is fetched or written).",
+                     "kratom-tracker sources check --sources my-sources.yaml")
     with_sources(sp)
-    sp = actions.add_parser("list", help="each source with its last outcome, last change and failures",
-                            allow_abbrev=False)
+    sp = add_command(actions, "list", "Each source with its last outcome, last change and failures.",
+                     "kratom-tracker sources list --format csv > sources.csv")
     with_sources(sp)
     with_db(sp)
-    sp.add_argument("--json", action="store_true")
-    sp = actions.add_parser("test", help="run one source's extractor on a saved file; writes nothing",
-                            allow_abbrev=False)
+    add_format(sp)
+    sp = add_command(actions, "test", "Run one source's extractor on a saved file; writes nothing.",
+                     "kratom-tracker sources test fda-kratom --file saved-page.html")
     sp.add_argument("source_id", metavar="ID")
     sp.add_argument("--file", required=True, metavar="PATH", help="a saved document (HTML, feed, JSON, CSV)")
     sp.add_argument("--content-type", default="", help="content type to assume (default: from the extension)")
     with_sources(sp)
     with_db(sp)
-    actions.add_parser("types", help="the source types and the keys each one takes", allow_abbrev=False)
-    sp = actions.add_parser("doctor", help="fetch each source once (live) and diagnose it; writes nothing",
-                            description="Fetch each source once and report status, redirects, robots, whether "
-                                        "the selector matches, how much of the page it keeps, whether the topic "
-                                        "is found, JavaScript-shell signs and a narrower selector. Exit 1 when "
-                                        "any source would fail.", allow_abbrev=False)
+    sp = add_command(actions, "types", "The source types and the keys each one takes (from the registry of "
+                                       "extractors).", "kratom-tracker sources types --format csv")
+    add_format(sp, json_alias=True, default="each type with its keys described")
+    sp = add_command(actions, "doctor", "Fetch each source once (live) and report status, redirects, robots, "
+                                        "whether the selector matches, how much of the page it keeps, whether the "
+                                        "topic is found, JavaScript-shell signs and a narrower selector; writes "
+                                        "nothing. Exit 1 when any source would fail.",
+                     "kratom-tracker sources doctor fda-kratom   # the first step after a deployment")
     sp.add_argument("source_ids", nargs="*", metavar="ID", help="sources to check (default: every enabled one)")
     sp.add_argument("--json", action="store_true")
     with_sources(sp)
@@ -79,24 +84,40 @@ def _list(args: argparse.Namespace) -> int:
     config = load_config(args)
     with open_reader(args) as store:  # no database: exit 1, else every source would read "never fetched"
         rows = source_health_rows(config, store)
-    if args.json:
-        print(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
-        return EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} sources in {config.path}", title_justify="left")
-    for column in ("id", "type", "jurisdiction", "interval", "last fetch", "outcome", "last change", "failures"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        outcome = (row.last_outcome or "never fetched") + (" (stale)" if row.stale else "")
-        table.add_row(row.id, row.type, row.jurisdiction, row.interval, row.last_fetch_at or "—",
-                      outcome, row.last_change_at or "—", str(row.consecutive_failures))
-    Console(highlight=False).print(table)
+    fmt = chosen(args)
+    records = [row.as_dict() for row in rows]  # json: the `sources list --json` contract
+    if fmt == "table":
+        records = [r | {"outcome": (r["last_outcome"] or "never fetched") + (" (stale)" if r["stale"] else "")}
+                   for r in records]
+    emit(records, fmt, LIST_COLUMNS, title=f"{len(rows)} sources in {config.path}")
     return EXIT_OK
 
 
+LIST_COLUMNS = (Column("id"), Column("type"), Column("jurisdiction"), Column("interval"),
+                Column("last_fetch_at", "last fetch"), Column("outcome"), Column("last_change_at", "last change"),
+                Column("consecutive_failures", "failures"), Column("url"))
+TYPE_COLUMNS = (Column("type"), Column("key"), Column("required"), Column("default"), Column("help"))
+
+
+def type_keys() -> list[dict[str, object]]:
+    """Every key of every registered source type, one record each (`url` where the type fetches one)."""
+    records: list[dict[str, object]] = []
+    for name in extractors.known_types():
+        extractor = extractors.get(name)
+        if extractor.needs_url:
+            records.append({"type": name, "key": "url", "required": True, "default": None,
+                            "help": "the document to fetch", "type_help": extractor.help})
+        for key, option in extractor.options.items():
+            records.append({"type": name, "key": key, "required": option.required,
+                            "default": None if option.required else option.default, "help": option.help,
+                            "type_help": extractor.help})
+    return records
+
+
 def _types(args: argparse.Namespace) -> int:
+    if args.format is not None:
+        emit(type_keys(), args.format, TYPE_COLUMNS)
+        return EXIT_OK
     for name in extractors.known_types():
         extractor = extractors.get(name)
         print(f"{name}: {extractor.help}")
@@ -159,7 +180,6 @@ def _guess_type(path: Path, given: str) -> str:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.text import Text
 
     config = load_config(args)
@@ -176,7 +196,7 @@ def _test(args: argparse.Namespace) -> int:
     response = Response(url=source.url or path.as_uri(), status=200, final_url=path.as_uri(), body=body,
                         headers={"content-type": _guess_type(path, args.content_type)})
     extraction = extract(source, response)
-    console = Console(highlight=False, soft_wrap=True)
+    console = make_console(soft_wrap=True)
     console.print(Text(f"{source.id} ({source.type}) on {path}", style="bold"))
     if extraction.outcome:
         console.print(Text(f"outcome: {extraction.outcome} — {extraction.error}", style="red"))

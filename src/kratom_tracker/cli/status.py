@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 from typing import Any
 
 from kratom_tracker import answer, regions, rules
 from kratom_tracker.cli import add_command, with_db
 from kratom_tracker.cli.console import EXIT_OK, STATUS_STYLES, open_reader, parse_day
+from kratom_tracker.cli.output import Column, add_format, chosen, console, emit, is_terminal, table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -18,8 +18,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("region", metavar="REGION", help="code or name: US-FL, Florida, FL, 'Sarasota County, Florida'")
     with_db(p)
     p.add_argument("--as-of", metavar="DATE", help="answer for this day (YYYY-MM-DD), past or future")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout (the status contract)")
+    add_format(p)  # --json: one JSON object on stdout (the status contract)
     return p
+
+
+COLUMNS = (Column("substance"), Column("status"), Column("conditions"), Column("jurisdiction", "from"),
+           Column("effective_date", "since"), Column("until"), Column("pending"), Column("disputed"),
+           Column("citations"), Column("url"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
     with open_reader(args) as store:
         document = answer.with_place(rules.status_document(region, store, as_of))  # + chain and note (additive)
         below = store.assertion_jurisdictions_below(region.code)
-    if args.json:
-        print(json.dumps(document, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    print_status(document, below)
+    fmt = chosen(args)
+    if fmt == "table" and is_terminal():
+        print_status(document, below)
+    elif fmt == "table":
+        print_plain_status(document, below)
+    else:  # json: the status document itself (the contract); csv and ndjson: one row per substance
+        emit(substance_rows(document), fmt, COLUMNS, document=document)
     return EXIT_OK
 
 
@@ -40,41 +48,72 @@ def status_line(entry: dict[str, Any]) -> str:
     return entry["status"] + (f": {entry['conditions_text']}" if entry.get("conditions_text") else "")
 
 
+def substance_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The applicable answer per substance, flat: one row each, its first citation's URL included."""
+    rows = []
+    for substance, entry in document["applicable"].items():
+        evidence = entry.get("evidence") or []
+        rows.append({"region": document["region"]["code"], "as_of": document["as_of"], "substance": substance,
+                     "status": entry["status"], "conditions": entry.get("conditions_text") or entry.get("detail") or "",
+                     "jurisdiction": entry["jurisdiction"] or "", "effective_date": entry["effective_date"] or "",
+                     "until": entry.get("expiry_date") or "", "pending": len(entry.get("pending") or []),
+                     "disputed": bool(entry["disputed"]), "citations": len(evidence),
+                     "url": (evidence[0].get("url") or "") if evidence else ""})
+    return rows
+
+
+def print_plain_status(document: dict[str, Any], below: list[str] | None = None) -> None:
+    """The same answer for a pipe or a file: plain lines, a tab-separated table, and every citation URL
+    whole on a line of its own (nothing wrapped at 80 columns, no box drawing, no colour)."""
+    region = document["region"]
+    print(f"{region['name']} ({region['code']}) — status as of {document['as_of']}")
+    print("chain: " + " → ".join(f"{regions.display_name(c)} ({c})" for c in regions.chain(region["code"])))
+    table(substance_rows(document), COLUMNS[:8])
+    for substance, entry in document["applicable"].items():
+        for item in entry["evidence"]:
+            quote = " ".join((item.get("quote") or "").split())
+            print(f"{substance}\t[{item['status']}]\t{item.get('url') or ''}\tsource: {item.get('source_id')}, "
+                  f"seen {item.get('observed_at')}\t{quote}")
+    if not document["assertions"]:
+        print("no assertions on file for this region or above it: the answer is unknown")
+    if below:
+        print(f"{len(below)} places below this region have their own assertions: {', '.join(below)}")
+
+
 def print_status(document: dict[str, Any], below: list[str] | None = None) -> None:
     """A table for people, then per substance the terms of the answer (since and until when, the
     instrument), the pending measures beside it and the evidence with its quality. Scraped text goes in
     as plain Text, never as rich markup."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False)
+    out = console()
     region = document["region"]
-    console.print(Text(f"{region['name']} ({region['code']}) — status as of {document['as_of']}", style="bold"))
+    out.print(Text(f"{region['name']} ({region['code']}) — status as of {document['as_of']}", style="bold"))
     chain = regions.chain(region["code"])
-    console.print(Text("chain: " + " → ".join(f"{regions.display_name(c)} ({c})" for c in chain), style="dim"))
-    table = Table()
+    out.print(Text("chain: " + " → ".join(f"{regions.display_name(c)} ({c})" for c in chain), style="dim"))
+    grid = Table()
     for column in ("substance", "status in force", "from", "since", "until", "pending", "disputed"):
-        table.add_column(column, overflow="fold")
+        grid.add_column(column, overflow="fold")
     for substance, entry in document["applicable"].items():
         status = Text(entry["status"], style=STATUS_STYLES.get(entry["status"], ""))
         if entry.get("conditions_text"):
             status.append(f": {entry['conditions_text']}")
-        table.add_row(Text(substance), status, Text(entry["jurisdiction"] or "—"), Text(entry["effective_date"] or "—"),
+        grid.add_row(Text(substance), status, Text(entry["jurisdiction"] or "—"), Text(entry["effective_date"] or "—"),
                       Text(entry.get("expiry_date") or "—"), Text(str(len(entry.get("pending") or [])) or "0"),
                       Text("DISPUTED" if entry["disputed"] else "no", style="bold red" if entry["disputed"] else ""))
-    console.print(table)
+    out.print(grid)
     if document.get("note"):
-        console.print(Text(document["note"]))
+        out.print(Text(document["note"]))
     for substance, entry in document["applicable"].items():
         if entry["evidence"] or entry.get("pending"):
-            console.print(_substance_block(substance, entry))
+            out.print(_substance_block(substance, entry))
     if not document["assertions"]:
-        console.print(Text("no assertions on file for this region or above it: the answer is unknown", style="dim"))
+        out.print(Text("no assertions on file for this region or above it: the answer is unknown", style="dim"))
     if below:
         shown = ", ".join(below[:8]) + (f" and {len(below) - 8} more" if len(below) > 8 else "")
-        console.print(Text(f"{len(below)} places below this region have their own assertions: {shown}", style="dim"))
-    console.print(Text(DISCLAIMER, style="dim"))
+        out.print(Text(f"{len(below)} places below this region have their own assertions: {shown}", style="dim"))
+    out.print(Text(DISCLAIMER, style="dim"))
 
 
 DISCLAIMER = "Research, not legal advice: follow the citations, and prefer the primary ones."

@@ -17,6 +17,7 @@ DEFAULT_SOURCES = "sources.yaml"
 DEFAULT_DB = "data/tracker.db"
 DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kratom-tracker)"
 DEFAULT_FEEDS = "data/feeds"
+DEFAULT_GC_KEEP_FETCHES = 200  # `gc` keeps this many fetch outcomes per source (the store's own log cap)
 DEFAULT_JITTER = 0.1  # fraction of a source's interval, when `scheduler.jitter` is not set
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources.yaml"
+DATASETTE_METADATA = HERE / "datasette.yaml"  # `datasette data/tracker.db -m` this file
 DATA = HERE / "data"
 
 

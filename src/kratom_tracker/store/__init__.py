@@ -28,14 +28,16 @@ from kratom_tracker.values import (
     EventDraft,
     EvidenceDocument,
     FailureState,
+    GcReport,
     OutboxMessage,
+    SnapshotInfo,
     SourceHealth,
     SourceResult,
     StoredAssertion,
 )
 from kratom_tracker.vocab import EventKind, Outcome
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern, bounded for months of runs
 
 
@@ -158,9 +160,6 @@ def _migration_2(db: Any) -> None:
         db.execute(statement)
 
 
-# A migration gets the store's connection; `db.utils` gives sqlite-utils' table tools (e.g. `transform`)
-# when a later migration needs them, so a fresh database is set up without importing sqlite-utils.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2}
 
 EVIDENCE_ENCODING = "zlib"  # what `evidence.body` is compressed with
 
@@ -185,6 +184,107 @@ def _db_value(name: str, value: Any) -> Any:
 
 def _assertion_values(assertion: Assertion) -> tuple:
     return tuple(_db_value(name, getattr(assertion, name)) for name in _ASSERTION_WRITE)
+
+
+# Migration 3: the database explains itself in Datasette. Foreign keys from every table that names a
+# source or a snapshot (SQLite cannot add one with ALTER TABLE: sqlite-utils' `transform` rebuilds the
+# table, keeping its rows, ids, indexes and UNIQUE constraints); full-text search on events and
+# assertions (FTS5, kept current by triggers); the names of the regions the rows mention; and views for
+# the questions people ask. Enforcement stays off (SQLite's default, per connection): the keys document
+# and link, and `gc` keeps what they point to.
+_FOREIGN_KEYS_3 = {
+    "snapshots": [("source_id", "sources", "id")],
+    "events": [("source_id", "sources", "id"), ("snapshot_id", "snapshots", "id")],
+    "fetches": [("source_id", "sources", "id")],
+    "assertions": [("source_id", "sources", "id"), ("snapshot_id", "snapshots", "id")],
+}
+FTS_COLUMNS = {"events": ("title", "summary", "diff"), "assertions": ("substance", "status", "detail", "quote")}
+
+_REGION_NAMES_3 = """
+        CREATE TABLE IF NOT EXISTS region_names (
+            code TEXT PRIMARY KEY, name TEXT NOT NULL, level TEXT NOT NULL, parent TEXT
+        )"""
+
+# The views (their SQL is here, with the rest of the project's SQL). `status_in_force` is what each
+# place's own current assertions say today, one row per assertion, `disputed` when they disagree; the
+# applicable answer with inheritance from the places above is `kratom-tracker status REGION`.
+VIEWS = {
+    "status_in_force": """
+        SELECT a.jurisdiction, r.name AS region_name, a.substance, a.status, a.detail, a.effective_date,
+               (SELECT COUNT(DISTINCT b.status) FROM assertions b WHERE b.retired_at IS NULL
+                  AND b.jurisdiction = a.jurisdiction AND b.substance = a.substance
+                  AND (b.effective_date IS NULL OR b.effective_date <= date('now'))) > 1 AS disputed,
+               a.source_id, s.name AS source_name, a.evidence_url, a.evidence_kind, a.verified_on, a.quote,
+               a.observed_at
+        FROM assertions a
+        LEFT JOIN region_names r ON r.code = a.jurisdiction
+        LEFT JOIN sources s ON s.id = a.source_id
+        WHERE a.retired_at IS NULL AND (a.effective_date IS NULL OR a.effective_date <= date('now'))
+          AND (a.expiry_date IS NULL OR a.expiry_date > date('now')) AND a.status != 'pending'
+        ORDER BY a.jurisdiction, a.substance, a.effective_date""",
+    "recent_changes": """
+        SELECT e.id, e.detected_at, e.kind, e.jurisdiction, r.name AS region_name, e.title, e.summary,
+               e.url, e.source_id, s.name AS source_name, e.snapshot_id
+        FROM events e
+        LEFT JOIN region_names r ON r.code = e.jurisdiction
+        LEFT JOIN sources s ON s.id = e.source_id
+        ORDER BY e.id DESC""",
+    "source_health": """
+        SELECT s.id, s.name, s.type, s.jurisdiction, r.name AS region_name, s.url, s.last_fetch_at,
+               s.last_outcome, s.last_error, s.last_http_status, s.last_success_at, s.last_change_at,
+               s.consecutive_failures,
+               (SELECT COUNT(*) FROM fetches f WHERE f.source_id = s.id) AS fetches_kept,
+               (SELECT COUNT(*) FROM fetches f WHERE f.source_id = s.id
+                  AND f.outcome NOT IN ({_SUCCEEDED})) AS failed_fetches_kept,
+               (SELECT CAST(AVG(f.duration_ms) AS INTEGER) FROM fetches f WHERE f.source_id = s.id)
+                  AS mean_duration_ms,
+               (SELECT COUNT(*) FROM snapshots n WHERE n.source_id = s.id) AS snapshots,
+               (SELECT COUNT(*) FROM events e WHERE e.source_id = s.id) AS events
+        FROM sources s
+        LEFT JOIN region_names r ON r.code = s.jurisdiction
+        ORDER BY s.consecutive_failures DESC, s.id""".replace(
+        "{_SUCCEEDED}", ", ".join(f"'{o}'" for o in Outcome if not o.failed)),
+}
+
+
+def _migration_3(db: Any) -> None:
+    utils = db.utils
+    # Rebuilding a table restarts its AUTOINCREMENT counter at its largest id; put the old one back, so
+    # an id that was ever handed out (an event's, in a feed) is never handed out again.
+    sequences = dict(db.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
+    for table, keys in _FOREIGN_KEYS_3.items():
+        have = {(fk.column, fk.other_table) for fk in utils[table].foreign_keys}
+        wanted = [key for key in keys if key[:2] not in have]
+        if wanted:
+            utils[table].transform(add_foreign_keys=wanted)
+    for name, seq in sequences.items():
+        db.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", [seq, name])
+    for table, columns in FTS_COLUMNS.items():
+        utils[table].enable_fts(list(columns), create_triggers=True, replace=True)
+    db.execute(_REGION_NAMES_3)
+    codes = {row[0] for table in ("sources", "events", "assertions")
+             for row in db.execute(f"SELECT DISTINCT jurisdiction FROM {table}").fetchall() if row[0]}
+    _write_region_names(db, codes)
+    for name, sql in VIEWS.items():
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(f"CREATE VIEW {name} AS {sql}")
+
+
+def _region_row(code: str) -> tuple[str, str, str, str | None]:
+    if not regions.is_valid_code(code):  # a code this version does not know: the code is its own name
+        return code, code, "", None
+    chain = regions.chain(code)
+    return code, regions.display_name(code), regions.level(code), chain[-2] if len(chain) > 1 else None
+
+
+def _write_region_names(db: Any, codes: Iterable[str]) -> None:
+    db.conn.executemany("INSERT OR REPLACE INTO region_names (code, name, level, parent) VALUES (?, ?, ?, ?)",
+                        [_region_row(code) for code in sorted(codes)])
+
+
+# A migration gets the store's connection; `db.utils` gives sqlite-utils' table tools (`transform`,
+# `enable_fts`), loaded when a migration first needs them (migration 3 does, once per database).
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 class _Connection:
@@ -215,6 +315,7 @@ class Store:
         self.path = Path(path)
         self.readonly = readonly
         self._batching = False
+        self._named_regions: set[str] | None = None  # the codes region_names holds, read at the first write
         if readonly:
             if not self.path.exists():
                 raise StoreError(no_database_message(self.path))
@@ -383,6 +484,8 @@ class Store:
             event_ids.append(cursor.lastrowid)
         if result.assertions is not None:
             self._replace_assertions(source.id, result.assertions, now, snapshot_id)
+        self._name_regions({source.jurisdiction, *(e.jurisdiction for e in result.events),
+                            *(a.jurisdiction for a in result.assertions or ())})
         self._update_source_row(source.id, result, snapshot_id, now)
         exec_(
             "INSERT INTO fetches (source_id, started_at, duration_ms, outcome, http_status, error, bytes, events) "
@@ -393,6 +496,15 @@ class Store:
         exec_("DELETE FROM fetches WHERE source_id = ? AND id <= (SELECT id FROM fetches WHERE source_id = ? "
               "ORDER BY id DESC LIMIT 1 OFFSET ?)", [source.id, source.id, FETCH_LOG_KEEP])
         return event_ids
+
+    def _name_regions(self, codes: set[str]) -> None:
+        """Give the codes the rows mention a name in `region_names` (what the views join), once each."""
+        if self._named_regions is None:
+            self._named_regions = {row[0] for row in self.db.execute("SELECT code FROM region_names").fetchall()}
+        missing = codes - self._named_regions
+        if missing:
+            _write_region_names(self.db, missing)
+            self._named_regions |= missing
 
     def _update_source_row(self, source_id: str, result: SourceResult, snapshot_id: int | None, now: str) -> None:
         sets = ["last_fetch_at = ?", "last_outcome = ?", "last_error = ?", "last_http_status = ?"]
@@ -645,10 +757,71 @@ class Store:
 
     # -- upkeep ----------------------------------------------------------------------------------------------
 
+    def snapshots(self, source_id: str) -> list[SnapshotInfo]:
+        """Every stored version of one source, oldest first, with how many events cite each."""
+        rows = self.db.execute(
+            "SELECT n.id, n.source_id, n.hash, n.created_at, n.reason, LENGTH(n.content), "
+            "(SELECT COUNT(*) FROM events e WHERE e.snapshot_id = n.id) FROM snapshots n WHERE n.source_id = ? "
+            "ORDER BY n.id", [source_id]).fetchall()
+        return [SnapshotInfo(*row) for row in rows]
+
+    def snapshot_source(self, snapshot_id: int) -> str | None:
+        row = self.db.execute("SELECT source_id FROM snapshots WHERE id = ?", [snapshot_id]).fetchone()
+        return row[0] if row else None
+
+    def source_ids(self) -> list[str]:
+        """The ids of every source the database holds rows of."""
+        return [row[0] for row in self.db.execute("SELECT id FROM sources ORDER BY id").fetchall()]
+
+    def _snapshots_in_use(self) -> str:
+        """SQL for the ids of the snapshots something points at: a source's current one, and every column
+        with a foreign key to `snapshots` (events, assertions, and whatever table a later migration adds
+        with one), found in the schema rather than listed here."""
+        referring = self.db.execute(
+            "SELECT m.name, f.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+            "WHERE m.type = 'table' AND f.\"table\" = 'snapshots' ORDER BY m.name").fetchall()
+        selects = ["SELECT snapshot_id FROM sources WHERE snapshot_id IS NOT NULL"]
+        selects += [f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL' for table, column in referring]
+        return " UNION ".join(selects)
+
+    def gc(self, keep_fetches: int | None = None, keep_snapshots: int | None = None,
+           older_than: str | None = None, dry_run: bool = False) -> GcReport:
+        """Retention for the two logs that grow: fetch outcomes and snapshots. A row goes when it is
+        beyond the newest `keep_*` of its source, or (with `older_than`, a timestamp) older than that.
+        A snapshot something points at (see `_snapshots_in_use`) is never deleted."""
+        def doomed(table: str, stamp: str, keep: int | None) -> str:
+            clauses = []
+            if keep is not None:
+                clauses.append(f"id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY source_id "
+                               f"ORDER BY id DESC) AS rank FROM {table}) WHERE rank > :keep_{table})")
+            if older_than is not None:
+                clauses.append(f"{stamp} < :older_than")
+            return " OR ".join(clauses) if clauses else "0"
+
+        params = {"keep_fetches": keep_fetches, "keep_snapshots": keep_snapshots, "older_than": older_than}
+        fetches = f"FROM fetches WHERE {doomed('fetches', 'started_at', keep_fetches)}"
+        candidates = f"FROM snapshots WHERE ({doomed('snapshots', 'created_at', keep_snapshots)})"
+        in_use = self._snapshots_in_use()
+        snapshots = f"{candidates} AND id NOT IN ({in_use})"
+        def count(sql: str) -> int:
+            return self.db.execute(f"SELECT COUNT(*) {sql}", params).fetchone()[0]
+
+        with self.transaction():
+            report = GcReport(fetches_deleted=count(fetches), snapshots_deleted=count(snapshots),
+                              snapshots_kept_in_use=count(f"{candidates} AND id IN ({in_use})"), dry_run=dry_run)
+            if not dry_run:
+                self.db.execute(f"DELETE {fetches}", params)
+                self.db.execute(f"DELETE {snapshots}", params)
+        return report
+
+    def vacuum(self) -> None:
+        """Give the space freed back to the file system (outside any transaction; rewrites the file)."""
+        self.db.execute("VACUUM")
+
     def forget_sources(self, prefix: str) -> None:
         """Delete every row of the sources whose id starts with `prefix` (the demo's own, before a rerun)."""
         with self.transaction():
-            for table in ("snapshots", "events", "fetches", "assertions"):
+            for table in ("events", "assertions", "fetches", "snapshots"):  # what refers first, then what it refers to
                 self.db.execute(f"DELETE FROM {table} WHERE source_id LIKE ?", [prefix + "%"])
             self.db.execute("DELETE FROM sources WHERE id LIKE ?", [prefix + "%"])
             self.db.execute("DELETE FROM evidence WHERE sha256 NOT IN "
