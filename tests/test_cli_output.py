@@ -75,8 +75,9 @@ def test_sources_list_piped_keeps_every_id_whole(demo_database, capsys):
 def test_the_json_flags_keep_their_contracts(demo_database, capsys):
     changes = json.loads(_run(capsys, "changes", "--json", "--db", str(demo_database)))
     assert changes == json.loads(_run(capsys, "changes", "--format", "json", "--db", str(demo_database)))
+    # the contract's columns (DESIGN.md); evidence_sha256 is an addition of the status model v2
     assert set(changes[0]) == {"id", "kind", "source_id", "jurisdiction", "detected_at", "title", "summary", "diff",
-                               "url", "data"}
+                               "url", "data", "evidence_sha256"}
     status = json.loads(_run(capsys, "status", "US", "--json", "--db", str(demo_database)))
     assert {"region", "as_of", "applicable", "assertions"} <= set(status)
 
@@ -126,10 +127,9 @@ def test_quiet_and_verbose_on_every_command(tmp_path, capsys):
 
     parser = build_parser()
     for command in COMMANDS:
-        assert parser.parse_args([command, "-q", *(["US"] if command in ("status",) else [])
-                                  + (["x"] if command == "history" else [])]).quiet
-        assert parser.parse_args(["-vv", command, *(["US"] if command == "status" else [])
-                                  + (["x"] if command == "history" else [])]).verbose == 2
+        needs = {"status": ["US"], "history": ["x"], "evidence": ["1"]}.get(command, [])
+        assert parser.parse_args([command, "-q", *needs]).quiet
+        assert parser.parse_args(["-vv", command, *needs]).verbose == 2
     # -q silences notes (the packaged source list), not errors
     assert run_cli("sources", "check", "-q") == 0
     assert "packaged source list" not in capsys.readouterr().err

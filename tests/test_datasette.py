@@ -80,7 +80,7 @@ def test_datasette_lists_the_tables_and_views(datasette):
     assert {view["name"] for view in database["views"]} >= VIEWS
     events = next(table for table in database["tables"] if table["name"] == "events")
     outgoing = {(fk["column"], fk["other_table"]) for fk in events["foreign_keys"]["outgoing"]}
-    assert outgoing == {("source_id", "sources"), ("snapshot_id", "snapshots")}
+    assert outgoing == {("source_id", "sources"), ("snapshot_id", "snapshots"), ("evidence_sha256", "evidence")}
     assert events["fts_table"] == "events_fts"
 
 

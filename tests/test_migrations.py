@@ -204,14 +204,11 @@ def _foreign_keys(path: Path) -> dict[str, set[tuple[str, str]]]:
 
 EXPECTED_FOREIGN_KEYS = {
     "snapshots": {("source_id", "sources")},
-    "events": {("source_id", "sources"), ("snapshot_id", "snapshots")},
+    # evidence_sha256 → evidence came with migration 2 (the status model's kept documents)
+    "events": {("source_id", "sources"), ("snapshot_id", "snapshots"), ("evidence_sha256", "evidence")},
     "fetches": {("source_id", "sources")},
     "assertions": {("source_id", "sources"), ("snapshot_id", "snapshots")},
 }
-
-
-def test_version_2_is_a_marked_placeholder_until_the_status_model_merges():
-    assert MIGRATIONS[2].__name__ == "_migration_2_placeholder"
 
 
 def test_a_version_1_database_with_rows_gains_foreign_keys_search_and_views(tmp_path):
@@ -251,7 +248,7 @@ def test_a_fresh_database_has_the_same_foreign_keys_as_an_upgraded_one(tmp_path)
 def test_new_rows_name_their_regions(tmp_path, site):
     from conftest import html_page, write_sources
 
-    site.set("/p", html_page("<p>one</p>"))
+    site.set("/p", html_page("<p>kratom: one</p>"))
     sources = write_sources(tmp_path, f"sources:\n  - {{id: fl, type: page, url: '{site.url('/p')}', "
                                       "jurisdiction: US-FL, select: main}\n")
     assert run_cli("collect", "--sources", str(sources), "--db", str(tmp_path / "t.db"), "--quiet") == 0

@@ -36,10 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def rule_versions(assertions: list[StoredAssertion]) -> list[dict[str, Any]]:
-    """The export's rows. Without an expiry column in the store, a version expires when the next version
-    of the same rule (same place, substance and source) takes effect; the latest has no expiry."""
+    """The export's rows. A version expires on its own expiry date (a lapse, a sunset) or, when it has
+    none, when the next version of the same rule (same place, substance and source) takes effect; the
+    latest has no expiry."""
     rows = []
-    has_expiry = EXPIRY in ASSERTION_FIELDS
     groups: dict[tuple[str, str, str], list[StoredAssertion]] = {}
     for a in assertions:
         groups.setdefault((a.jurisdiction, a.substance, a.source_id), []).append(a)
@@ -51,7 +51,7 @@ def rule_versions(assertions: list[StoredAssertion]) -> list[dict[str, Any]]:
                                    else jurisdiction)
         for index, a in enumerate(versions):
             row = a.as_dict()
-            if not has_expiry:
+            if not row.get(EXPIRY):
                 later = [v.effective_date for v in versions[index + 1:] if v.effective_date
                          and v.effective_date > (a.effective_date or "")]
                 row[EXPIRY] = later[0] if later else None

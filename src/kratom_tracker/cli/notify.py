@@ -15,14 +15,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = add_command(sub, "notify", "List the notification targets, send one a test message, or send the digests due.",
                     "kratom-tracker notify test florida-digest")
     actions = p.add_subparsers(dest="notify_command", metavar="ACTION")
-    sp = actions.add_parser("list", help="each target: name, regions, kinds, digest (no URL: it holds secrets)",
-                            allow_abbrev=False)
+    sp = add_command(actions, "list", "Each target: name, regions, kinds, digest (no URL: it holds secrets).",
+                     "kratom-tracker notify list")
     with_sources(sp)
-    sp = actions.add_parser("test", help="send one test message to a target now", allow_abbrev=False)
+    sp = add_command(actions, "test", "Send one test message to a target now.",
+                     "kratom-tracker notify test florida-digest")
     sp.add_argument("target", metavar="TARGET", help="a target's `name:` (see `notify list`) or an Apprise URL")
     with_sources(sp)
-    sp = actions.add_parser("digest", help="queue the daily or weekly digests that are due and send the outbox",
-                            allow_abbrev=False)
+    sp = add_command(actions, "digest", "Queue the daily or weekly digests that are due and send the outbox.",
+                     "kratom-tracker notify digest   # from cron, once a day")
     with_sources(sp)
     with_db(sp)
     p.set_defaults(notify_parser=p)

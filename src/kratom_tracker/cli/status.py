@@ -69,15 +69,16 @@ def print_plain_status(document: dict[str, Any], below: list[str] | None = None)
     print(f"{region['name']} ({region['code']}) — status as of {document['as_of']}")
     print("chain: " + " → ".join(f"{regions.display_name(c)} ({c})" for c in regions.chain(region["code"])))
     table(substance_rows(document), COLUMNS[:8])
+    if document.get("note"):
+        print(document["note"])
     for substance, entry in document["applicable"].items():
-        for item in entry["evidence"]:
-            quote = " ".join((item.get("quote") or "").split())
-            print(f"{substance}\t[{item['status']}]\t{item.get('url') or ''}\tsource: {item.get('source_id')}, "
-                  f"seen {item.get('observed_at')}\t{quote}")
+        if entry["evidence"] or entry.get("pending"):
+            print(_substance_block(substance, entry).plain)  # the terminal's block, as plain text
     if not document["assertions"]:
         print("no assertions on file for this region or above it: the answer is unknown")
     if below:
         print(f"{len(below)} places below this region have their own assertions: {', '.join(below)}")
+    print(DISCLAIMER)
 
 
 def print_status(document: dict[str, Any], below: list[str] | None = None) -> None:
