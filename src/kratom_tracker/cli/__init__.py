@@ -13,7 +13,7 @@ from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_USAGE, UsageError,
 from kratom_tracker.config.model import ConfigError
 
 # The commands in the order `--help` lists them; each is the module of that name in this package.
-COMMANDS = ("collect", "changes", "status", "publish", "schedule", "serve", "sources", "init", "demo")
+COMMANDS = ("collect", "changes", "status", "check-article", "publish", "schedule", "serve", "sources", "init", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kratom-tracker {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"{__name__}.{name}")
+        module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
         command = module.add_parser(sub)
         command.set_defaults(handler=module.run)
     return parser
