@@ -8,6 +8,7 @@ reaches HTML only through render.py. Bad input answers 4xx with `{"error": ...}`
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -29,6 +30,7 @@ from kratom_tracker.engine.health import source_health_rows
 from kratom_tracker.publish.feeds import region_file_stem
 from kratom_tracker.publish.formats import FORMATS, feed_name_pattern
 from kratom_tracker.store import Store, StoreError
+from kratom_tracker.web import embeds
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class StatusAnswer(BaseModel):
 
 class EventOut(BaseModel):
     id: int
-    kind: Literal["content", "notice", "status"]
+    kind: Literal["content", "notice", "status", "article"]
     source_id: str
     jurisdiction: str
     detected_at: str
@@ -276,6 +278,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     templates.filters["safe_url"] = render.safe_url
     app.mount("/static", StaticFiles(packages=[("kratom_tracker", "static")]), name="static")
     _install_error_handlers(app)
+    embeds.install(app, settings, sys.modules[__name__])
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -294,7 +297,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
              summary="Recorded changes, newest first, a page at a time")
     def api_changes(
         region: str | None = Query(None, description="code or name; covers everything below it"),
-        kind: Literal["content", "notice", "status"] | None = Query(None),
+        kind: Literal["content", "notice", "status", "article"] | None = Query(None),
         since: str | None = Query(None, description="YYYY-MM-DD, an ISO timestamp or a span such as 30d",
                                   json_schema_extra=SINCE_FORM),
         limit: int = Query(50, ge=1, le=MAX_LIMIT),
@@ -373,6 +376,8 @@ def dashboard_context(settings: ServerSettings, query: str | None) -> dict[str, 
         except ApiError as exc:
             context["error"], context["http_status"] = exc.message, exc.status
     with _open(settings) as store:
+        context.update(embeds.dashboard_extras(embeds.CachedReader(store), context["region"],
+                                               settings.publish.base_url))
         events = store.events(region=region_code, limit=DASHBOARD_CHANGES)
         if region_code:
             context["region_feed"] = region_file_stem(region_code) + ".atom" if events else None
