@@ -176,16 +176,17 @@ def _count(claim: Claim, context: Context) -> dict[str, Any]:
     said = f"the page says {substance_name(claim.substance)} is {claimed.value} in {claim.count} states"
     found = f"the tracker has {len(now)} states where it is {claimed.value} ({names})"
     base = {"states": now, "citations": citations}
+    us = regions.lookup("US")
     if len(now) == claim.count:
-        return _result(claim, None, Verdict.CONSISTENT, f"{said}; {found}", citation=citations[0] if citations else None,
+        return _result(claim, us, Verdict.CONSISTENT, f"{said}; {found}", citation=citations[0] if citations else None,
                        **base)
     for changed_on in context.reader.change_dates(context.as_of)[:MAX_HISTORY_DATES]:
         before = matching(changed_on - timedelta(days=1))
         if len(before) == claim.count:
-            return _result(claim, None, Verdict.STALE, f"{said}; that was so until {changed_on}; now {found}",
+            return _result(claim, us, Verdict.STALE, f"{said}; that was so until {changed_on}; now {found}",
                            citation=citations[0] if citations else None, since=changed_on.isoformat(),
                            changed=f"{len(before)} → {len(now)} states", **base)
-    return _result(claim, None, Verdict.CONTRADICTED, f"{said}; {found}",
+    return _result(claim, us, Verdict.CONTRADICTED, f"{said}; {found}",
                    citation=citations[0] if citations else None, **base)
 
 
@@ -282,7 +283,7 @@ def _said(claim: Claim, region: Region) -> str:
 
 
 def substance_name(substance: str) -> str:
-    return "kratom" if substance == Substance.LEAF else substance
+    return {"leaf": "kratom", "all": "kratom and 7-OH"}.get(substance, substance)
 
 
 def _day_before(text: str | None) -> date | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kratom_tracker.config.model import Config, SourceConfig
+from kratom_tracker.engine.watch import article_events
 from kratom_tracker.notify import deliver_pending, enqueue_events, enqueue_system_notice
 from kratom_tracker.publish import publish
 from kratom_tracker.store import Store
@@ -56,6 +57,11 @@ class Aftermath:
         """Queue notifications for the new events and the failure notice due, if any. Returns whether
         something happened that readers should see (so the caller schedules `after_pass`)."""
         config = self._config()
+        if event_ids and config.articles:
+            try:
+                event_ids = event_ids + article_events(config, store, store.events_by_id(event_ids))
+            except Exception:  # the status events are stored; a watched article that cannot be read is logged
+                log.exception("checking the watched articles failed; the status events are stored")
         if event_ids and config.notify:
             try:
                 enqueue_events(config, store, event_ids)

@@ -31,7 +31,7 @@ _SVG_CSP = ("default-src 'none'; style-src 'sha256-"
 class CheckRequest(BaseModel):
     """One of `url` (fetched with the project's Fetcher: robots.txt, per-host delay), `html` or `text`."""
 
-    url: str | None = Field(None, max_length=2000)
+    url: str | None = Field(None, max_length=2000, pattern=r"^https?://")
     html: str | None = Field(None, max_length=MAX_ARTICLE_CHARS)
     text: str | None = Field(None, max_length=MAX_ARTICLE_CHARS)
     regions: list[str] = Field(default_factory=list, max_length=50, description="the regions the readers are in")
@@ -91,7 +91,9 @@ def install(app: FastAPI, settings: Any, helpers: Any) -> None:
         data = draw(reader(), chosen, day, settings.publish.base_url)
         return _cached(request, data, "image/svg+xml", {"Content-Security-Policy": _SVG_CSP})
 
-    @app.post("/api/check", response_model=None, summary="Check an article's legal claims against the status in force")
+    @app.post("/api/check", response_model=None, responses={200: {"description": "The check-article document"},
+                                                             **helpers._ERRORS},
+              summary="Check an article's legal claims against the status in force")
     def api_check(body: CheckRequest) -> JSONResponse:
         given = [x for x in (body.url, body.html, body.text) if x]
         if len(given) != 1:
@@ -100,6 +102,8 @@ def install(app: FastAPI, settings: Any, helpers: Any) -> None:
         day = helpers._as_of(body.as_of)
         try:
             if body.url:
+                if not body.url.lower().startswith(("http://", "https://")):  # never a file path of the server's
+                    raise helpers.ApiError(400, "url: an http(s) URL")
                 article = load_article(body.url, _fetcher(settings))
             else:
                 article = read_article(body.html or body.text or "", "request", "text/html" if body.html else "text/plain")
