@@ -18,7 +18,7 @@ from kratom_tracker import regions
 from kratom_tracker.regions import Region
 
 CONDITION_KEYS = ("threshold", "min_age", "instrument", "stage", "expiry_date", "evidence_quality")
-EMBED_WIDTH, EMBED_HEIGHT = 380, 250  # the snippet's iframe: the two substance rows fit without scrolling
+EMBED_WIDTH, EMBED_HEIGHT = 400, 340  # the snippet's iframe: the two substance rows fit without scrolling
 _LEGAL_FORCE = {"legal": "InForce", "regulated": "InForce", "banned": "InForce", "pending": "NotInForce"}
 
 EMBED_CSS = """

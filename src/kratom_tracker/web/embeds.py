@@ -127,10 +127,8 @@ def _fetcher(settings: Any) -> Any:
 def dashboard_extras(store_reader: CachedReader, region: regions.Region | None, base_url: str) -> dict[str, Any]:
     """What the dashboard adds: on the home page the US map and the table of every region; on a region's
     page the snippet to paste."""
-    from markupsafe import Markup
-
     from kratom_tracker.publish.embed import embed_snippet, map_snippet
-    from kratom_tracker.publish.statusmap import status_rows
+    from kratom_tracker.publish.statusmap import LEGEND_ORDER, status_rows, us_tiles
     from kratom_tracker.vocab import Substance
 
     today = date.today()
@@ -138,6 +136,7 @@ def dashboard_extras(store_reader: CachedReader, region: regions.Region | None, 
     if region is not None:
         return {"embed_snippet": embed_snippet(base_url, region), "embed_path": f"/embed/{region.code}.html",
                 "map_snippet": map_snippet(base_url, Substance.SEVEN_OH.value)}
-    svg = us_map(store_reader, Substance.LEAF.value, today, "", standalone=False).decode("utf-8")
-    return {"map_svg": Markup(svg),  # noqa: S704 built by statusmap.render_svg from escaped text only
+    # The home page draws the same tiles as /map/us.svg in HTML (grid classes in style.css): links work and
+    # the page keeps its rule of no inline SVG, style or script.
+    return {"map_tiles": us_tiles(store_reader, Substance.LEAF.value, today), "legend": LEGEND_ORDER,
             "all_regions": status_rows(store_reader, today, substances), "substances": substances}
