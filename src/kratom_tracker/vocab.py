@@ -141,6 +141,27 @@ class EventKind(StrEnum):
     CONTENT = "content"
     NOTICE = "notice"
     STATUS = "status"
+    ARTICLE = "article"  # a watched article's claim no longer matches the status in force (articles/)
+
+
+class ClaimKind(StrEnum):
+    """What an article's sentence says about the law (articles/claims.py finds them by rule)."""
+
+    STATUS = "status"  # "kratom is legal in Florida"
+    COUNT = "count"  # "banned in six states"
+    FDA = "fda"  # "not FDA-approved"
+    AGE = "age"  # "you must be 21"
+    VAGUE = "vague"  # "check your local laws"
+
+
+class Verdict(StrEnum):
+    """How a claim compares with the status in force (articles/check.py)."""
+
+    CONSISTENT = "consistent"
+    STALE = "stale"  # true once; the law changed since (the verdict says what and when)
+    CONTRADICTED = "contradicted"
+    VAGUE = "vague"  # too generic to be useful: the verdict suggests the regions and an embed
+    UNKNOWN = "unknown"  # the tracker holds no evidence either way
 
 
 class NoticeKind(StrEnum):

@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     with_sources(p)
     with_db(p)
     p.add_argument("--out", metavar="DIR", default=DEFAULT_FEEDS, help=f"output folder (default: {DEFAULT_FEEDS})")
+    p.add_argument("--embeds", metavar="DIR", help="also write the embeds (embed/<REGION>.html|.json) and the maps "
+                   "(map/us.svg, map/world.svg, map/us-7-OH.svg, ...) into DIR, for static hosting")
     return p
 
 
@@ -30,12 +32,15 @@ def publish_settings(args: argparse.Namespace) -> PublishSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kratom_tracker.publish import publish
+    from kratom_tracker.publish import publish, publish_embeds
 
     settings = publish_settings(args)
     out_dir = Path(args.out)
     with open_reader(args) as store:
         report = publish(store, out_dir, settings)
+        embeds = publish_embeds(store, Path(args.embeds), settings) if args.embeds else None
+    if embeds is not None:
+        print(f"published {len(embeds.paths)} embed and map files ({len(embeds.changed)} changed) to {args.embeds}/")
     print(f"published {report.feeds} feeds ({len(report.paths)} files, {len(report.changed)} changed, "
           f"{report.events} entries) to {out_dir}/")
     print(f"  {out_dir / 'all.atom'}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from kratom_tracker import __version__, extractors
 from kratom_tracker.config.model import (
+    ArticleConfig,
     Config,
     FetchSettings,
     NotifyTarget,
@@ -29,7 +30,7 @@ from kratom_tracker.config.model import (
 )
 from kratom_tracker.values import sha256_hex
 
-_FORMAT = 4  # 2: notify targets without `name:` got a name that hides their secrets; 3: typed options; 4: publish.regions, digest
+_FORMAT = 5  # 2: notify targets without `name:` got a name that hides their secrets; 3: typed options; 4: publish.regions, digest; 5: articles
 
 
 def cache_dir() -> Path | None:
@@ -83,6 +84,7 @@ def _encode(config) -> dict[str, Any]:
         "fetch": asdict(config.fetch),
         "notify": [asdict(n) for n in config.notify],
         "sources": [_encode_source(s) for s in config.sources],
+        "articles": [asdict(a) for a in config.articles],
     }
 
 
@@ -106,10 +108,14 @@ def _decode(doc: dict[str, Any], path: Path) -> Config:
                   politeness=Politeness(**doc["politeness"]), notify=notify,
                   scheduler=SchedulerSettings(**doc["scheduler"]),
                   publish=PublishSettings(**{**doc["publish"], "regions": tuple(doc["publish"]["regions"])}),
-                  fetch=FetchSettings(**doc["fetch"]))
+                  fetch=FetchSettings(**doc["fetch"]),
+                  articles=tuple(ArticleConfig(**{**a, "regions": tuple(a["regions"]), "notify": tuple(a["notify"])})
+                                 for a in doc.get("articles", [])))
 
 
 def _paths_still_exist(config: Config) -> bool:
+    if any(a.path and not Path(a.path).is_file() for a in config.articles):
+        return False
     for source in config.sources:
         extractor = extractors.get(source.type)
         for key, option in extractor.options.items():

@@ -15,6 +15,7 @@ from kratom_tracker.config import cache
 from kratom_tracker.config.model import (
     DEFAULT_USER_AGENT,
     DIGEST_PERIODS,
+    ArticleConfig,
     Config,
     ConfigError,
     FetchSettings,
@@ -39,7 +40,7 @@ _COMMON_SOURCE_KEYS = {"id", "name", "type", "url", "jurisdiction", "tags", "int
                        "max_bytes", "enabled"}
 _DEFAULT_KEYS = {"interval", "timeout", "max_bytes", "jitter"}
 _POLITENESS_KEYS = {"per_host_concurrency", "per_host_delay", "robots"}
-_TOP_KEYS = {"defaults", "user_agent", "politeness", "sources", "notify", "scheduler", "publish", "fetch"}
+_TOP_KEYS = {"defaults", "user_agent", "politeness", "sources", "notify", "scheduler", "publish", "fetch", "articles"}
 
 
 def load(path: str | Path) -> Config:
@@ -207,6 +208,7 @@ class _Validator:
             scheduler=self.scheduler(doc.get("scheduler"), defaults),
             publish=self.publish(doc.get("publish")),
             fetch=self.fetch(doc.get("fetch")),
+            articles=tuple(self.articles(doc.get("articles"), doc.get("notify"))),
         )
         if self.problems:
             raise ConfigError(self.problems)
@@ -382,6 +384,61 @@ class _Validator:
             out.append(NotifyTarget(url=url, name=str(item.get("name") or display_name(url)),
                                     regions=tuple(map(str, region_list)), kinds=tuple(map(str, kind_list)),
                                     line=self.lines.get(at, 0), digest=digest))
+        return out
+
+    def articles(self, value: Any, notify: Any) -> list[ArticleConfig]:
+        """`articles:` — each a URL or a file (`url:` or `path:`, or just the text), an optional `name`,
+        `regions` (codes) and `notify` (names of notify targets: the article's maintainers)."""
+        from kratom_tracker import regions
+
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(("articles",), "expected a list of articles, each a `url:` or a `path:`")
+            return []
+        target_names = {str(t.get("name")) for t in notify if isinstance(t, dict) and t.get("name")} if isinstance(
+            notify, list) else set()
+        out: list[ArticleConfig] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(value):
+            at = ("articles", index)
+            if isinstance(raw, str):
+                raw = {"url": raw} if "://" in raw else {"path": raw}
+            item = self._mapping(raw, at, {"url", "path", "name", "regions", "notify", "id"})
+            url, path = item.get("url"), item.get("path")
+            if (url is None) == (path is None):
+                self.fail(at, "give exactly one of `url:` (http or https) or `path:` (a file)")
+                continue
+            if url is not None:
+                url = self._value(at + ("url",), url, _http_url, None)
+                if url is None:
+                    continue
+            else:
+                if not isinstance(path, str) or not path.strip():
+                    self.fail(at + ("path",), "expected a file path")
+                    continue
+                resolved = (self.path.parent / path).resolve()
+                if not resolved.is_file():
+                    self.fail(at + ("path",), f"no file {path!r} (paths are relative to {self.path.name})")
+                    continue
+                path = str(resolved)
+            region_list = _as_list(item.get("regions", []))
+            for region in region_list:
+                if not isinstance(region, str) or not regions.is_valid_code(region):
+                    self.fail(at + ("regions",), f"unknown region {region!r}; use codes such as US-FL")
+            maintainers = _as_list(item.get("notify", []))
+            for name in maintainers:
+                if str(name) not in target_names:
+                    self.fail(at + ("notify",), f"no notify target named {name!r}; name one under `notify:`")
+            name = item.get("name") or url or Path(str(path)).stem
+            ident = str(item.get("id") or re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-")[:60] or f"a{index}")
+            if ident in seen:
+                self.fail(at, f"duplicate article id {ident!r}; give each an `id:`")
+                continue
+            seen.add(ident)
+            out.append(ArticleConfig(id=ident, name=str(name), url=url, path=path if url is None else None,
+                                     regions=tuple(str(r) for r in region_list), notify=tuple(map(str, maintainers)),
+                                     line=self.lines.get(at, 0)))
         return out
 
     def scheduler(self, value: Any, defaults: dict[str, Any]) -> SchedulerSettings:

@@ -95,6 +95,25 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class ArticleConfig:
+    """A watched article (`articles:` in sources.yaml): a page its maintainers keep true. When a status changes
+    in a region it names or is read in, an `article` event goes to its maintainers (`notify` target names;
+    none means every target that takes `article` events)."""
+
+    id: str
+    name: str
+    url: str | None = None
+    path: str | None = None  # resolved against the folder of sources.yaml
+    regions: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    line: int = 0
+
+    @property
+    def location(self) -> str:
+        return self.url or self.path or ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     sources: tuple[SourceConfig, ...]
@@ -104,6 +123,7 @@ class Config:
     scheduler: SchedulerSettings = SchedulerSettings()
     publish: PublishSettings = PublishSettings()
     fetch: FetchSettings = FetchSettings()
+    articles: tuple[ArticleConfig, ...] = ()
 
     def source(self, source_id: str) -> SourceConfig:
         for source in self.sources:

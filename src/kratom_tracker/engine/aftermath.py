@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kratom_tracker.config.model import Config, SourceConfig
 from kratom_tracker.engine import calendar
+from kratom_tracker.engine.watch import article_events
 from kratom_tracker.notify import deliver_pending, enqueue_events, enqueue_system_notice, queue_digests
 from kratom_tracker.publish import publish
 from kratom_tracker.store import Store
@@ -62,8 +63,14 @@ class Aftermath:
         return bool(event_ids) or self._failure_transition(store, config, source, result.failed)
 
     def queue_events(self, store: Store, event_ids: list[int]) -> None:
-        """Queue notifications for events already written (a run's, or the calendar tick's)."""
+        """Queue notifications for events already written (a run's, or the calendar tick's), after the
+        `article` events they cause for the watched articles that name those places."""
         config = self._config()
+        if event_ids and config.articles:
+            try:
+                event_ids = event_ids + article_events(config, store, store.events_by_id(event_ids))
+            except Exception:  # the status events are stored; a watched article that cannot be read is logged
+                log.exception("checking the watched articles failed; the status events are stored")
         if event_ids and config.notify:
             try:
                 enqueue_events(config, store, event_ids)

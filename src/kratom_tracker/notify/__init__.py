@@ -68,7 +68,10 @@ def enqueue_events(config: Config, store: Store, event_ids: Iterable[int]) -> in
         for event in events:
             link = f"{config.publish.base_url}/?q={event.jurisdiction}"
             title, body = render.event_title(event), render.event_text(event, link=link)
+            maintainers = event.data.get("maintainers") or []  # an `article` event goes to its article's own
             for target in config.notify:
+                if maintainers and target.name not in maintainers:
+                    continue
                 if not target.digest and wants(target, event.kind, event.jurisdiction):  # digests: digest.py
                     added += store.outbox_add(target_key(target), event.id, event.kind, title, body, now)
     return added

@@ -10,10 +10,13 @@ without new events rewrites nothing and feed readers see stable entry ids (`tag:
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from kratom_tracker.config.model import PublishSettings
 from kratom_tracker.publish.feeds import EMPTY_FEED_DATE, Entry, FeedSpec, feed_specs, make_entry
@@ -106,3 +109,56 @@ def publish(store: Store, out_dir: Path, settings: PublishSettings) -> PublishRe
     entries = {e.id for e in store.events(limit=settings.max_entries)}
     feeds = sum(1 for name in files if name != OPML_NAME) // len(FORMATS)
     return PublishReport(paths=paths, changed=changed, feeds=feeds, events=len(entries))
+
+
+# -- embeds and maps (publish --embeds DIR): the same bytes `serve` answers at /embed/... and /map/... ------
+
+
+def embed_files(reader: Any, code: str, settings: PublishSettings, as_of: date) -> dict[str, bytes]:
+    """`embed/<CODE>.html` and `.json` for one region."""
+    from kratom_tracker import regions, rules
+    from kratom_tracker.publish.embed import embed_document, embed_html, embed_stem
+
+    document = embed_document(rules.status_document(regions.lookup(code), reader, as_of), settings.base_url)
+    stem = embed_stem(code)
+    return {f"{stem}.html": embed_html(document),
+            f"{stem}.json": (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()}
+
+
+def map_files(reader: Any, settings: PublishSettings, as_of: date) -> dict[str, bytes]:
+    """`map/us.svg` and `map/world.svg` (the leaf), and `map/us-7-OH.svg` and the like per substance."""
+    from kratom_tracker.publish.statusmap import us_map, world_map
+    from kratom_tracker.vocab import Substance
+
+    files: dict[str, bytes] = {}
+    for substance in (s.value for s in Substance.answered()):
+        suffix = "" if substance == Substance.LEAF else f"-{substance}"
+        files[f"map/us{suffix}.svg"] = us_map(reader, substance, as_of, settings.base_url)
+        files[f"map/world{suffix}.svg"] = world_map(reader, substance, as_of, settings.base_url)
+    return files
+
+
+def render_embeds(store: Store, settings: PublishSettings, as_of: date | None = None) -> dict[str, bytes]:
+    """Every embed (each US state, DC and every region with assertions) and every map. Unlike the feeds
+    these depend on the day as well: the status in force changes on an effective date."""
+    from kratom_tracker.publish.statusmap import US_TILES, CachedReader
+
+    as_of = as_of or date.today()
+    reader = CachedReader(store)
+    codes = sorted({"US", *(f"US-{p}" for p in US_TILES), *(a.jurisdiction for a in reader.rows)})
+    files: dict[str, bytes] = {}
+    for code in codes:
+        try:
+            files.update(embed_files(reader, code, settings, as_of))
+        except ValueError:  # an unknown code on file (UnknownRegion): nothing to embed for it
+            continue
+    files.update(map_files(reader, settings, as_of))
+    return files
+
+
+def publish_embeds(store: Store, out_dir: Path, settings: PublishSettings, as_of: date | None = None) -> PublishReport:
+    out_dir = Path(out_dir)
+    files = render_embeds(store, settings, as_of)
+    paths = [out_dir / name for name in files]
+    changed = [path for path, data in zip(paths, files.values(), strict=True) if _write_if_changed(path, data)]
+    return PublishReport(paths=paths, changed=changed, feeds=0, events=0)

@@ -559,16 +559,23 @@ class Store:
         return document.sha256
 
     def add_events(self, source_id: str, drafts: list[EventDraft], now: str) -> list[int]:
-        """Events that no fetch caused (the calendar tick's `~calendar` events), in the open transaction."""
+        """Events that no fetch caused (the calendar tick's `~calendar` events, an `article` event written
+        after the status change it follows); inside the open transaction when there is one."""
         ids = []
-        for event in drafts:
-            cursor = self.db.execute(
-                "INSERT INTO events (kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
-                [event.kind, source_id, event.jurisdiction, now, event.title, event.summary, event.diff, event.url,
-                 json.dumps(event.data, ensure_ascii=False, sort_keys=True)])
-            ids.append(cursor.lastrowid)
+        with self.transaction():
+            for event in drafts:
+                cursor = self.db.execute(
+                    "INSERT INTO events (kind, source_id, jurisdiction, detected_at, title, summary, diff, url, data) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)",
+                    [event.kind, source_id, event.jurisdiction, now, event.title, event.summary, event.diff, event.url,
+                     json.dumps(event.data, ensure_ascii=False, sort_keys=True)])
+                ids.append(cursor.lastrowid)
         return ids
+
+    def has_event_key(self, source_id: str, key: str) -> bool:
+        """Whether an event of this source carries `data.key` = key (what makes a derived event once-only)."""
+        return self.db.execute("SELECT 1 FROM events WHERE source_id = ? AND json_extract(data, '$.key') = ? LIMIT 1",
+                               [source_id, key]).fetchone() is not None
 
     # -- reading -------------------------------------------------------------------------------------
 

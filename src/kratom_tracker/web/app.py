@@ -8,6 +8,7 @@ reaches HTML only through render.py. Bad input answers 4xx with `{"error": ...}`
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
@@ -35,7 +36,7 @@ from kratom_tracker.publish.formats import FORMATS, feed_name_pattern
 from kratom_tracker.publish.opml import OPML_CONTENT_TYPE, OPML_NAME
 from kratom_tracker.store import Store, StoreError
 from kratom_tracker.values import EvidenceDocument
-from kratom_tracker.web import http
+from kratom_tracker.web import embeds, http
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class StatusAnswer(BaseModel):
 
 class EventOut(BaseModel):
     id: int
-    kind: Literal["content", "notice", "status"]
+    kind: Literal["content", "notice", "status", "article"]
     source_id: str
     jurisdiction: str
     detected_at: str
@@ -416,6 +417,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     templates.filters["safe_url"] = render.safe_url
     app.mount("/static", StaticFiles(packages=[("kratom_tracker", "static")]), name="static")
     _install_error_handlers(app)
+    embeds.install(app, settings, sys.modules[__name__])
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -442,7 +444,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     def api_changes(
         request: Request,
         region: str | None = Query(None, description="code or name; covers everything below it"),
-        kind: Literal["content", "notice", "status"] | None = Query(None),
+        kind: Literal["content", "notice", "status", "article"] | None = Query(None),
         since: str | None = Query(None, description="YYYY-MM-DD, an ISO timestamp or a span such as 30d",
                                   json_schema_extra=SINCE_FORM),
         limit: int = Query(50, ge=1, le=MAX_LIMIT),
@@ -543,6 +545,8 @@ def dashboard_context(settings: ServerSettings, query: str | None) -> dict[str, 
         except ApiError as exc:
             context["error"], context["http_status"] = exc.message, exc.status
     with _open(settings) as store:
+        context.update(embeds.dashboard_extras(embeds.CachedReader(store), context["region"],
+                                               settings.publish.base_url))
         events = store.events(region=region_code, limit=DASHBOARD_CHANGES, with_above=bool(region_code))
         if region_code:
             context["region_feed"] = region_file_stem(region_code) + ".atom"  # every known region has one
