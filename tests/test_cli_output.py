@@ -127,7 +127,7 @@ def test_quiet_and_verbose_on_every_command(tmp_path, capsys):
 
     parser = build_parser()
     for command in COMMANDS:
-        needs = {"status": ["US"], "history": ["x"], "evidence": ["1"]}.get(command, [])
+        needs = {"status": ["US"], "history": ["x"], "evidence": ["1"], "check-article": ["page.html"]}.get(command, [])
         assert parser.parse_args([command, "-q", *needs]).quiet
         assert parser.parse_args(["-vv", command, *needs]).verbose == 2
     # -q silences notes (the packaged source list), not errors

@@ -16,6 +16,7 @@ from lxml import etree
 from starlette.testclient import TestClient
 
 from conftest import HAVE_CHROMIUM, NO_CHROMIUM, headless_chromium, run_cli, running_app
+from kratom_tracker.vocab import Substance
 from kratom_tracker.web.app import ServerSettings, create_app
 from test_articles import db  # noqa: F401  (the fixture: a database with a cited baseline)
 
@@ -114,7 +115,10 @@ def test_publish_writes_the_embeds_and_maps_for_static_hosting(db, tmp_path, cap
     assert run_cli("publish", "--db", str(db), "--sources", str(sources), "--out", str(tmp_path / "feeds"),
                    "--embeds", str(out)) == 0
     assert (out / "embed" / "US-FL.html").is_file() and (out / "embed" / "US-WY.json").is_file()
-    assert {p.name for p in (out / "map").iterdir()} == {"us.svg", "world.svg", "us-7-OH.svg", "world-7-OH.svg"}
+    # one US map and one world map per answered substance (the leaf's without a suffix)
+    suffixes = ["" if s is Substance.LEAF else f"-{s.value}" for s in Substance.answered()]
+    assert {p.name for p in (out / "map").iterdir()} == {f"{view}{suffix}.svg" for view in ("us", "world")
+                                                         for suffix in suffixes}
     served = TestClient(create_app(ServerSettings(db=db))).get("/embed/US-FL.json").json()
     assert json.loads((out / "embed" / "US-FL.json").read_text(encoding="utf-8"))["substances"] == served["substances"]
     assert not list((tmp_path / "feeds").rglob("embed"))  # the feed folder holds feeds only
@@ -139,7 +143,7 @@ def test_embed_and_map_render_in_headless_chromium(db):  # noqa: F811
         driver.set_window_size(400, 300)
         driver.get(base + "/embed/US-FL.html")
         rows = driver.find_elements(By.CSS_SELECTOR, "tr")
-        assert [r.find_element(By.TAG_NAME, "th").text for r in rows] == ["leaf", "7-OH"]
+        assert [r.find_element(By.TAG_NAME, "th").text for r in rows] == [s.value for s in Substance.answered()]
         assert "banned" in rows[1].text and "Schedule I above 1 mg/g" in rows[1].text
         light = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
         badge = driver.find_element(By.CSS_SELECTOR, ".st-banned")

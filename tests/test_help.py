@@ -53,10 +53,10 @@ def _readme_rows() -> list[str]:
 def test_the_readme_command_table_matches_the_parser():
     commands = _all_commands()
     rows = _readme_rows()
-    named = {re.match(r"\| `kratom-tracker ([a-z]+)", row).group(1) for row in rows}
+    named = {re.match(r"\| `kratom-tracker ([a-z-]+)", row).group(1) for row in rows}
     assert named == set(COMMANDS), "README command table and cli.COMMANDS differ"
     for row in rows:
-        name = re.match(r"\| `kratom-tracker ([a-z]+)", row).group(1)
+        name = re.match(r"\| `kratom-tracker ([a-z-]+)", row).group(1)
         parsers = [commands[name]] + [p for n, p in commands.items() if n.startswith(name + " ")]
         for action in re.findall(r"/ `([a-z]+)", row):
             assert f"{name} {action}" in commands, f"README names `{name} {action}`, which the parser lacks"
