@@ -18,7 +18,7 @@ class PageExtractor(Extractor):
     @dataclass(frozen=True)
     class Options:
         select: str = option("body", check=checks.css_selector, help="CSS selector of the part that matters")
-        ignore: tuple[str, ...] = option((), check=checks.regex_list, help="regexes; matching lines never count")
+        ignore: tuple[str, ...] = option((), check=checks.ignore_regex_list, help="regexes; matching lines never count")
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
         if not response.body.strip():
