@@ -297,7 +297,16 @@ def within(parent: str, place: str, localities: tuple[Locality, ...] = ()) -> st
     return None
 
 
-def _find(text: str, localities: tuple[Locality, ...]) -> str | None:
+# A region argument longer than any place name with its parent ("Sarasota County, Florida") is no region:
+# refused before any matching, so free text from the dashboard or the API costs a bounded amount of work.
+MAX_REGION_CHARS = 120
+MAX_REGION_WORDS = 12
+
+
+def _find(text: str, localities: tuple[Locality, ...], split: bool = True) -> str | None:
+    """The code `text` stands for. `split`: also try `Place, Parent` / `Place Parent` forms, once; the
+    parent itself is matched directly (no further splitting), so a lookup is linear in the words
+    (it was exponential: each split tried every split of its parent again)."""
     code = _code_form(text)
     if code is not None:
         return code
@@ -311,7 +320,7 @@ def _find(text: str, localities: tuple[Locality, ...]) -> str | None:
     found = _match_name(key, localities, text)
     if found:
         return found
-    return _find_with_parent(stripped, localities)
+    return _find_with_parent(stripped, localities) if split else None
 
 
 def _find_with_parent(text: str, localities: tuple[Locality, ...]) -> str | None:
@@ -325,7 +334,7 @@ def _find_with_parent(text: str, localities: tuple[Locality, ...]) -> str | None
         splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(len(words) - 1, 0, -1)]
     for place, parent_text in splits:
         try:
-            parent = _find(parent_text, localities)
+            parent = _find(parent_text, localities, split=False)
         except UnknownRegion:
             parent = None
         if parent and parent != INTERNATIONAL:
@@ -387,6 +396,9 @@ def lookup(text: str, localities_path: str | Path | None = None) -> Region:
     localities = load_localities(localities_path)
     if not isinstance(text, str) or not text.strip():
         raise UnknownRegion(str(text), [], reason="empty region")
+    if len(text) > MAX_REGION_CHARS or len(text.split()) > MAX_REGION_WORDS:
+        raise UnknownRegion(text[:MAX_REGION_CHARS], [], reason=f"region text too long (at most "
+                            f"{MAX_REGION_CHARS} characters and {MAX_REGION_WORDS} words)")
     code = _find(text, localities)
     if code is None:
         raise UnknownRegion(text, suggestions(text, localities))

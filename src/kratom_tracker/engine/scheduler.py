@@ -32,10 +32,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from kratom_tracker import timefmt
 from kratom_tracker.config.model import DEFAULT_JITTER, Config, SourceConfig
 from kratom_tracker.engine.aftermath import Aftermath
-from kratom_tracker.engine.pipeline import Fetched, commit, fetch_and_extract
+from kratom_tracker.engine.pipeline import Fetched, commit_isolated, failed_fetch, fetch_and_extract
 from kratom_tracker.fetch.client import Fetcher
 from kratom_tracker.store import SourceState, Store
-from kratom_tracker.vocab import Outcome
 
 log = logging.getLogger("kratom_tracker.scheduler")
 
@@ -281,8 +280,11 @@ class Daemon:
         with self._store_lock:
             # The commit always completes, even when a stop was requested meanwhile: the transaction is
             # short and leaves the source consistent.
-            result, event_ids = commit(self.store, fetched, state)
-            noteworthy = self.aftermath.after_commit(self.store, source, result, event_ids)
+            noted: list[object] = []
+            result, event_ids = commit_isolated(
+                self.store, fetched, state,
+                lambda store, src, res, ids: noted.append(self.aftermath.after_commit(store, src, res, ids)))
+            noteworthy = bool(noted and noted[0])
         record = RunRecord(source_id, result.outcome, result.duration_ms, len(event_ids), result.error)
         log.info("run source=%s outcome=%s duration=%dms events=%d%s", record.source_id, record.outcome,
                  record.duration_ms, record.events, f" error={record.error!r}" if record.error else "")
@@ -307,8 +309,7 @@ class Daemon:
 
 
 def _failed_fetch(source: SourceConfig, exc: Exception) -> Fetched:
-    return Fetched(source=source, started_at=timefmt.utc_now(), outcome=Outcome.PARSE_ERROR,
-                   error=f"{type(exc).__name__}: {exc}"[:500])
+    return failed_fetch(source, exc)
 
 
 # -- the process: lock, signals, logging -------------------------------------------------------------

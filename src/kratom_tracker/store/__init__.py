@@ -32,7 +32,7 @@ from kratom_tracker.values import (
 )
 from kratom_tracker.vocab import Outcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern, bounded for months of runs
 
 
@@ -127,7 +127,12 @@ def _migration_1(db: Any) -> None:
 
 # A migration gets the store's connection; `db.utils` gives sqlite-utils' table tools (e.g. `transform`)
 # when a later migration needs them, so a fresh database is set up without importing sqlite-utils.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1}
+def _migration_2(db: Any) -> None:
+    # Where a fetch ended up after its redirects (NULL: where it started, or no answer).
+    db.execute("ALTER TABLE fetches ADD COLUMN final_url TEXT")
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2}
 
 
 class _Connection:
@@ -261,6 +266,35 @@ class Store:
         row = self.db.execute("SELECT content FROM snapshots WHERE id = ?", [snapshot_id]).fetchone()
         return row[0] if row else None
 
+    def recent_versions(self, source_id: str, limit: int) -> list[str]:
+        """Hashes of the source's last `limit` kept versions, newest first (not the unconfirmed one)."""
+        return [row[0] for row in self.db.execute(
+            "SELECT hash FROM snapshots WHERE source_id = ? AND reason != 'unconfirmed' ORDER BY id DESC LIMIT ?",
+            [source_id, limit]).fetchall()]
+
+    def unconfirmed_version(self, source_id: str) -> str | None:
+        """The hash of the version a fetch held as UNCONFIRMED (at most one is kept), if any."""
+        row = self.db.execute("SELECT hash FROM snapshots WHERE source_id = ? AND reason = 'unconfirmed' "
+                              "ORDER BY id DESC LIMIT 1", [source_id]).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside an open transaction: what the block wrote is undone if it raises (the transaction
+        itself goes on, so one source's failure does not take its batch with it)."""
+        if not self.db.conn.in_transaction:
+            with self.transaction():
+                yield
+            return
+        self.db.execute("SAVEPOINT source")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO source")
+            self.db.execute("RELEASE source")
+            raise
+        self.db.execute("RELEASE source")
+
     def save_result(self, source: SourceConfig, result: SourceResult) -> list[int]:
         """Write one run of one source in one transaction (or inside the open `batch`); returns the ids
         of the events written."""
@@ -295,12 +329,22 @@ class Store:
         )
         snapshot_id = None
         if result.snapshot is not None and result.snapshot_hash is not None:
-            reason = "initial" if result.outcome == Outcome.INITIAL else ("change" if result.events else "quiet")
+            # An unconfirmed version is kept to be recognised next time, never pointed at; one at most.
+            exec_("DELETE FROM snapshots WHERE source_id = ? AND reason = 'unconfirmed' AND hash != ?",
+                  [source.id, result.snapshot_hash])
+            unconfirmed = result.outcome == Outcome.UNCONFIRMED
+            reason = ("unconfirmed" if unconfirmed else "initial" if result.outcome == Outcome.INITIAL
+                      else "change" if result.events else "quiet")
             cursor = exec_("INSERT OR IGNORE INTO snapshots (source_id, hash, content, created_at, reason) "
                            "VALUES (?,?,?,?,?)", [source.id, result.snapshot_hash, result.snapshot, now, reason])
-            snapshot_id = cursor.lastrowid if cursor.rowcount == 1 else exec_(  # else: a version seen before
+            if cursor.rowcount != 1 and not unconfirmed:  # a version seen before; confirmed if it was held
+                exec_("UPDATE snapshots SET reason = ? WHERE source_id = ? AND hash = ? AND reason = "
+                      "'unconfirmed'", [reason, source.id, result.snapshot_hash])
+            snapshot_id = None if unconfirmed else cursor.lastrowid if cursor.rowcount == 1 else exec_(
                 "SELECT id FROM snapshots WHERE source_id = ? AND hash = ?", [source.id, result.snapshot_hash]
             ).fetchone()[0]
+        elif not result.failed:
+            exec_("DELETE FROM snapshots WHERE source_id = ? AND reason = 'unconfirmed'", [source.id])
         event_ids = []
         for event in result.events:
             cursor = exec_(
@@ -314,10 +358,10 @@ class Store:
             self._replace_assertions(source.id, result.assertions, now, snapshot_id)
         self._update_source_row(source.id, result, snapshot_id, now)
         exec_(
-            "INSERT INTO fetches (source_id, started_at, duration_ms, outcome, http_status, error, bytes, events) "
-            "VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO fetches (source_id, started_at, duration_ms, outcome, http_status, error, bytes, events, "
+            "final_url) VALUES (?,?,?,?,?,?,?,?,?)",
             [source.id, now, result.duration_ms, result.outcome, result.http_status, result.error or None,
-             result.bytes, len(event_ids)],
+             result.bytes, len(event_ids), result.final_url or None],
         )
         exec_("DELETE FROM fetches WHERE source_id = ? AND id <= (SELECT id FROM fetches WHERE source_id = ? "
               "ORDER BY id DESC LIMIT 1 OFFSET ?)", [source.id, source.id, FETCH_LOG_KEEP])
