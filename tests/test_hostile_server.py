@@ -620,3 +620,23 @@ def test_an_unframed_edit_seen_twice_is_one_change(hostile, tmp_path, capsys):
     assert _last(db)[0] == "unconfirmed" and _events(db) == []
     _collect(sources, db, capsys)
     assert _last(db)[0] == "changed" and len(_events(db)) == 1
+
+
+@pytest.mark.parametrize("first", ["http://bücher.invalid/kratom", "http://xn--bcher-kva.invalid/x",
+                                   "PATH:/café/kratom", "PATH:/ü%20x/"])
+def test_urls_the_config_accepts_never_stop_the_pass(hostile, tmp_path, capsys, first):
+    """Non-ASCII paths and IDN hosts (accepted by `sources check`) are fetched or fail as that source's
+    outcome; the healthy source runs either way."""
+    if first.startswith("PATH:"):
+        path = first[5:]
+        from urllib.parse import quote
+
+        hostile.set(quote(path, safe="/%"), html(GOOD_PAGE))
+        first = hostile.base + path
+    sources, db = tmp_path / "sources.yaml", tmp_path / "t.db"
+    _two_sources(sources, first, hostile.url("/ok"), timeout="2s")
+    hostile.set("/ok", html(GOOD_PAGE))
+    _collect(sources, db, capsys)
+    outcomes = _outcomes(db)
+    assert outcomes["healthy"] == "initial"
+    assert outcomes["hostile"] == ("connection-error" if ".invalid" in first else "initial")

@@ -58,21 +58,28 @@ class _HostGate:
     semaphore: threading.BoundedSemaphore
     delay: float
     lock: threading.Lock
+    aborted: threading.Event  # the Fetcher's: a stopping daemon does not wait out the politeness delay
     next_start: float = 0.0
 
     def __enter__(self) -> _HostGate:
-        self.semaphore.acquire()
+        while not self.semaphore.acquire(timeout=0.5):
+            if self.aborted.is_set():
+                raise _Aborted
         if self.delay > 0:
             with self.lock:
                 now = time.monotonic()
                 start = max(now, self.next_start)
                 self.next_start = start + self.delay
-            if start > now:
-                time.sleep(start - now)
+            if start > now and self.aborted.wait(start - now):
+                self.semaphore.release()
+                raise _Aborted
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.semaphore.release()
+
+
+_Aborted = deadline.Aborted  # the Fetcher was told to stop: at a host gate or before a request
 
 
 class _Attempt(NamedTuple):
@@ -98,6 +105,7 @@ class Fetcher:
         self._robots: dict[str, tuple[float, object | None, str]] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._aborted = threading.Event()
 
     @classmethod
     def from_config(cls, config: Config) -> Fetcher:
@@ -107,12 +115,18 @@ class Fetcher:
         """Closes the kept-alive connections (a later fetch opens new ones)."""
         self._session.close()
 
+    def abort_in_flight(self) -> None:
+        """For a stopping daemon: fetches waiting at a host gate give up, and every exchange in flight in
+        this process is cut (they end as timeouts). The Fetcher is not used after this."""
+        self._aborted.set()
+        deadline.cut_all()
+
     def _gate(self, host: str) -> _HostGate:
         with self._lock:
             gate = self._gates.get(host)
             if gate is None:
                 gate = _HostGate(threading.BoundedSemaphore(self.politeness.per_host_concurrency),
-                                 self.politeness.per_host_delay, threading.Lock())
+                                 self.politeness.per_host_delay, threading.Lock(), self._aborted)
                 self._gates[host] = gate
             return gate
 
@@ -123,6 +137,9 @@ class Fetcher:
         started = time.monotonic()
         try:
             return self._fetch(url, _bounded(timeout), max_bytes, etag, last_modified, started)
+        except _Aborted:
+            return Response(url=url, outcome=Outcome.CONNECTION_ERROR, error="stopped before the request",
+                            elapsed_ms=_ms(started))
         except Exception as exc:  # noqa: BLE001 - a bug or an input nobody foresaw: this source's outcome
             return Response(url=url, outcome=Outcome.CONNECTION_ERROR, elapsed_ms=_ms(started),
                             error=_reason(f"request failed: {type(exc).__name__}: {exc}"))
@@ -178,14 +195,14 @@ class Fetcher:
         left = self.retries if left is None else left
         while True:
             attempt = self._attempt(url, headers, timeout, max_bytes, started, proxies, left)
-            if attempt.target is not None or not attempt.again or attempt.left <= 0:
+            if attempt.target is not None or not attempt.again or attempt.left <= 0 or self._aborted.is_set():
                 return attempt.response, attempt.target, attempt.left
             left = attempt.left - 1
             time.sleep(min(_backoff(self.retries - left), self.max_retry_wait))
 
     def _attempt(self, url: str, headers: dict[str, str], timeout: float, max_bytes: int, started: float,
                  proxies: dict[str, str], left: int) -> _Attempt:
-        with deadline.Limit(timeout) as limit:
+        with deadline.Limit(timeout, self._aborted) as limit:
             self._adapter.allow(left)
             try:
                 answer = self._session.send(self._request(url, headers), proxies=proxies, stream=True,

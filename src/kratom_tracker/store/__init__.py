@@ -6,6 +6,7 @@ that snapshot caused and its assertions. A crash leaves either all of it or none
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,17 @@ FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern,
 
 class StoreError(Exception):
     pass
+
+
+_OUR_TABLES = {"meta", "sources", "snapshots", "events", "fetches", "assertions", "outbox"}
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def no_database_message(path: Path, why: str = "") -> str:
@@ -172,11 +184,12 @@ class Store:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
         self.db = _Connection(conn)
+        self._identity = _file_identity(self.path)
         try:
             if not readonly:
+                self._migrate()  # first: a file that is not ours is refused before anything changes it
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                self._migrate()
             else:
                 self._check_readable(self._version())
         except sqlite3.DatabaseError as exc:  # not SQLite at all, or damaged: say so, no traceback
@@ -188,6 +201,12 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def check_present(self) -> None:
+        """Raise StoreError if the file this store opened was deleted or replaced since: writes would go
+        to a file nobody can read any more (a long-running daemon must stop, not lose events)."""
+        if self._identity is not None and _file_identity(self.path) != self._identity:
+            raise StoreError(f"the database {self.path} was deleted or replaced while in use")
 
     def __enter__(self) -> Store:
         return self
@@ -201,7 +220,23 @@ class Store:
         if self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
             return 0
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else 0
+        if not row:
+            return 0
+        text = str(row[0]).strip()
+        if not (text.isascii() and text.isdigit()):  # "2-dev", "1.5", "": not a schema this code knows
+            raise StoreError(f"{self.path} has schema_version {str(row[0])[:40]!r}, which is not a release "
+                             f"schema (a whole number up to {SCHEMA_VERSION}); not touching it")
+        return int(text)
+
+    def _refuse_foreign(self) -> None:
+        """A SQLite file with tables of some other application is not ours to set up."""
+        names = {row[0] for row in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")}
+        foreign = sorted(names - _OUR_TABLES)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise StoreError(f"{self.path} is another application's SQLite database (tables: {shown}); "
+                             "not writing to it. Point --db at a new file.")
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -219,6 +254,8 @@ class Store:
 
     def _migrate(self) -> None:
         with self.transaction():
+            if self._version() == 0:
+                self._refuse_foreign()
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             version = self._version()
             self._check_version(version)
