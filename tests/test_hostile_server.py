@@ -64,6 +64,7 @@ class Case:
     requests: int | None = None  # how many requests the hostile answer should have cost (retries)
     feed: bool = False
     refused: bool = False  # point the source at a port nothing listens on
+    error: str = ""  # words `sources.last_error` must contain
 
 
 def page(*replies: Reply) -> Callable[[HostileServer], None]:
@@ -209,14 +210,20 @@ CASES += [
     Case("bad-chunk-size", page(_raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"zz\r\nabc\r\n0\r\n\r\n")),
          "connection-error"),
     # redirects: never to the network the tracker runs in, never past another host's robots.txt
-    Case("redirect-to-link-local-metadata", _redirect_to("http://169.254.169.254/latest/meta-data/"), "http-error"),
-    Case("redirect-to-private-10-net", _redirect_to("http://10.0.0.1/admin"), "http-error"),
-    Case("redirect-to-private-192-168", _redirect_to("http://192.168.1.1/"), "http-error"),
-    Case("redirect-to-cgnat-shared-space", _redirect_to("http://100.64.0.1/"), "http-error"),
-    Case("redirect-to-ipv6-link-local", _redirect_to("http://[fe80::1]/"), "http-error"),
-    Case("redirect-to-0.0.0.0-reaches-localhost", _redirect_to(_zero_host), "http-error"),
+    Case("redirect-to-link-local-metadata", _redirect_to("http://169.254.169.254/latest/meta-data/"), "http-error",
+         error="redirect to a link-local address refused"),
+    Case("redirect-to-private-10-net", _redirect_to("http://10.0.0.1/admin"), "http-error",
+         error="redirect to a private address refused"),
+    Case("redirect-to-private-192-168", _redirect_to("http://192.168.1.1/"), "http-error",
+         error="redirect to a private address refused"),
+    Case("redirect-to-cgnat-shared-space", _redirect_to("http://100.64.0.1/"), "http-error",
+         error="redirect to a private address refused"),
+    Case("redirect-to-ipv6-link-local", _redirect_to("http://[fe80::1]/"), "http-error",
+         error="redirect to a link-local address refused"),
+    Case("redirect-to-0.0.0.0-reaches-localhost", _redirect_to(_zero_host), "http-error",
+         error="redirect to a private address refused"),
     Case("redirect-to-a-bad-port", _redirect_to("http://127.0.0.1:99999/elsewhere"), "http-error"),
-    Case("redirect-to-javascript", _redirect_to("javascript:alert(1)"), "http-error"),
+    Case("redirect-to-javascript", _redirect_to("javascript:alert(1)"), "http-error", error="not an http(s) URL"),
     # differences nobody can see are not changes
     Case("nfd-instead-of-nfc", page(_looks_same(lambda t: unicodedata.normalize("NFD", t))), "unchanged"),
     Case("zero-width-spaces", page(_looks_same(lambda t: t.replace("persons", "per\u200bsons"))), "unchanged"),
@@ -314,6 +321,8 @@ def test_hostile_server_case(hostile, tmp_path, capsys, case):
     assert failures == (1 if case.outcome in FAILED else 0)
     if case.http_status is not None:
         assert status == case.http_status
+    if case.error:
+        assert case.error in (_db(db, "SELECT last_error FROM sources")[0][0] or "")
     if case.requests is not None:
         assert len(hostile.requests_to("/doc")) - before == case.requests
     # nothing hostile was kept (an unconfirmed version is only remembered, to be recognised next time)
@@ -640,3 +649,24 @@ def test_urls_the_config_accepts_never_stop_the_pass(hostile, tmp_path, capsys, 
     outcomes = _outcomes(db)
     assert outcomes["healthy"] == "initial"
     assert outcomes["hostile"] == ("connection-error" if ".invalid" in first else "initial")
+
+
+@pytest.mark.parametrize("pattern", [r".*.*.*.*=", r"\w*\w*\w*\w*\w*!", r"(?:k|r)*.*.*\d="])
+def test_an_accepted_ignore_pattern_cannot_hang_a_pass_on_a_long_line(hostile, tmp_path, capsys, pattern):
+    """Patterns the nested-repeat check lets through but that backtrack polynomially (minutes on one long
+    line with Python's re) run on RE2: linear in the line."""
+    from kratom_tracker import checks
+
+    assert checks.regex(pattern) == pattern
+    sources, db = tmp_path / "sources.yaml", tmp_path / "t.db"
+    _write_sources(sources, hostile.url("/doc"), feed=False)
+    with sources.open("a", encoding="utf-8") as out:
+        out.write(f"    ignore: ['{pattern}']\n")
+    long_line = "kratom" * 2000  # one 12 000-character line without '=' or '!'
+    hostile.set("/doc", html(html_page(f"<p>{long_line}</p><p>Section 5.</p>")))
+    started = time.monotonic()
+    _collect(sources, db, capsys)
+    hostile.set("/doc", html(html_page(f"<p>{long_line}</p><p>Section 6.</p>")))
+    _collect(sources, db, capsys)
+    assert time.monotonic() - started < 10
+    assert _last(db)[0] == "changed"
