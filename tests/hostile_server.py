@@ -27,6 +27,8 @@ STALL = "stall"  # headers and the first half of the body, then silence
 TRUNCATE = "truncate"  # Content-Length says the whole body; half is sent, then the connection closes
 STREAM = "stream"  # `stream_bytes` of filler with no Content-Length (ends when the connection closes)
 GARBAGE = "garbage"  # bytes that are not HTTP at all
+RAW = "raw"  # `body` is the whole answer, status line and headers included, sent as is; then close
+CHUNKED = "chunked"  # the body in chunks of `chunk_size` (plus `headers`); `cut` ends it without the 0-chunk
 
 _HANG_LIMIT = 30.0  # a hung handler gives up after this long, so a forgotten test never leaks a thread
 
@@ -41,6 +43,8 @@ class Reply:
     content_length: int | None = -1  # -1: the body's length; None: no header; else this number
     drip_interval: float = 1.0
     stream_bytes: int = 0
+    chunk_size: int = 16
+    cut: bool = False  # CHUNKED: close before the terminating chunk
 
 
 @dataclass
@@ -130,7 +134,15 @@ class HostileServer:
         if reply.mode == GARBAGE:
             sock.sendall(reply.body or b"\x00\xff garbage, not HTTP \x00\r\n\r\n")
             return
+        if reply.mode == RAW:
+            sock.sendall(reply.body)
+            return
         body = reply.body
+        if reply.mode == CHUNKED:
+            sock.sendall(_head(reply, len(body)) + b"".join(
+                b"%x\r\n%s\r\n" % (len(body[i:i + reply.chunk_size]), body[i:i + reply.chunk_size])
+                for i in range(0, len(body), reply.chunk_size)) + (b"" if reply.cut else b"0\r\n\r\n"))
+            return
         head = _head(reply, len(body))
         if reply.mode == NORMAL:
             sock.sendall(head + body)
@@ -175,7 +187,7 @@ def _read_request(sock: socket.socket) -> Request | None:
     return Request(path=parts[1] if len(parts) > 1 else "/", headers=headers)
 
 
-_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified", 404: "Not Found",
+_REASONS = {200: "OK", 204: "No Content", 206: "Partial Content", 300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 304: "Not Modified", 404: "Not Found",
             429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -183,7 +195,9 @@ def _head(reply: Reply, body_length: int) -> bytes:
     lines = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Whatever')}", "Connection: close"]
     if reply.content_type is not None:
         lines.append(f"Content-Type: {reply.content_type}")
-    if reply.content_length == -1 and reply.mode != STREAM:
+    if reply.mode == CHUNKED:
+        lines.append("Transfer-Encoding: chunked")
+    if reply.content_length == -1 and reply.mode not in (STREAM, CHUNKED):
         lines.append(f"Content-Length: {body_length}")
     elif reply.content_length is not None and reply.content_length >= 0:
         lines.append(f"Content-Length: {reply.content_length}")

@@ -61,6 +61,35 @@ EXPECTED = {
     "user-agent-empty": (1, "expected a non-empty text"),
     "yaml-bad-indentation": (4, "YAML syntax error"),
     "yaml-unclosed-quote": (6, "YAML syntax error"),
+    # The second reliability round: values `sources check` used to accept and a run then choked on.
+    "defaults-interval-nan": (2, "nan is not a duration"),
+    "feed-ignore-any-character": (6, "'.' matches every line"),
+    "fetch-max-retry-wait-nan": (2, "nan is not a duration"),
+    "fetch-retries-huge": (2, "at most 10; got 1000"),
+    "fetch-workers-huge": (2, "at most 64; got 100000"),
+    "ignore-backreference": (6, "linear-time engine (RE2) cannot run"),
+    "ignore-empty-alternative": (6, "'^Updated|' matches every line"),
+    "ignore-matches-every-line": (6, "'.*' matches every line"),
+    "interval-a-millisecond": (6, "an interval must be at least 0.1s"),
+    "interval-astronomical": (6, "an interval must be at most 366d"),
+    "interval-infinite": (6, "inf is not a duration"),
+    "interval-nan": (6, "nan is not a duration"),
+    "match-lookahead": (6, "linear-time engine (RE2) cannot run"),
+    "max-bytes-one": (6, "max_bytes must be from 1024 bytes"),
+    "max-bytes-terabyte": (6, "max_bytes must be from 1024 bytes"),
+    "notify-unknown-scheme": (2, "unknown notification scheme 'klingon'"),
+    "politeness-delay-infinite": (2, "inf is not a duration"),
+    "publish-base-url-markup": (2, "character U+0022 must be percent-encoded"),
+    "timeout-a-month": (6, "a timeout must be at most 1h"),
+    "timeout-infinite": (6, "inf is not a duration"),
+    "url-empty-host-label": (4, "its host name is not a valid domain name"),
+    "url-host-label-too-long": (4, "its host name is not a valid domain name"),
+    "url-port-out-of-range": (4, "its port is not a number from 1 to 65535"),
+    "url-port-zero": (4, "its port is not a number from 1 to 65535"),
+    "url-with-a-control-character": (4, "character U+0001 must be percent-encoded"),
+    "url-with-a-space": (4, "character U+0020 must be percent-encoded"),
+    "user-agent-crlf": (1, "control character U+000D"),
+    "user-agent-not-latin-1": (1, "characters outside Latin-1"),
 }
 
 
@@ -87,6 +116,16 @@ def test_broken_config_is_refused_with_file_line_and_reason(name, capsys):
     assert "configuration refused" in err
     assert f"{path}:{line}: " in err, err
     assert reason in err, err
+
+
+@pytest.mark.parametrize("url", ["https://bücher.example/kratom", "https://www.fda.gov/kratom/café",
+                                 "https://xn--bcher-kva.example/", "https://example.org:8443/x?a=1#f"])
+def test_urls_that_can_be_requested_are_accepted(tmp_path, capsys, url):
+    # An IDN host (sent as punycode) and a non-ASCII path (percent-encoded by the client) are fine.
+    path = tmp_path / "ok.yaml"
+    path.write_text(f"sources:\n  - {{id: a, type: page, url: '{url}', jurisdiction: US}}\n", encoding="utf-8")
+    code, out, err = _check(path, capsys)
+    assert code == 0, err
 
 
 def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path, capsys):

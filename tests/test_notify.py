@@ -171,9 +171,18 @@ def test_a_sender_that_raises_is_recorded_not_raised(tmp_path, hook):
 
 
 def test_unknown_scheme_is_an_error_in_the_outbox(tmp_path):
+    # The validator refuses an unknown scheme (tests/bad_configs/notify-unknown-scheme.yaml); one that
+    # reaches the notifier anyway (a configuration built in code) is still only an outbox error.
+    import dataclasses
+
+    from kratom_tracker.config.model import ConfigError, NotifyTarget
+
     sources = tmp_path / "sources.yaml"
     sources.write_text("notify:\n  - url: nosuchscheme://x\nsources: []\n", encoding="utf-8")
-    config = load(sources)
+    with pytest.raises(ConfigError, match="unknown notification scheme"):
+        load(sources)
+    sources.write_text("sources: []\n", encoding="utf-8")
+    config = dataclasses.replace(load(sources), notify=(NotifyTarget(url="nosuchscheme://x", name="x"),))
     with Store(tmp_path / "t.db") as store:
         notify.enqueue_system_notice(config, store, "source-failing", "t", "b")
         assert notify.deliver_pending(config, store).failed == 1

@@ -117,3 +117,25 @@ def test_chain_and_covers():
     assert regions.covers("US", "US-FL")
     assert not regions.covers("US-FL", "US-FLX")
     assert not regions.covers("US-FL", "US")
+
+
+# -- the second reliability round: lookups are bounded and linear (through the public `lookup`, so these
+# keep guarding whatever matches names behind it) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("words", [12, 20, 60])
+def test_a_long_free_text_region_is_answered_at_once(words):
+    import time
+
+    text = " ".join(["Sarasota", "County", "Florida", "Manatee"] * 20)
+    text = " ".join(text.split()[:words])
+    started = time.monotonic()
+    with pytest.raises(regions.UnknownRegion):
+        regions.lookup(text)
+    assert time.monotonic() - started < 3  # exponential before: 20 words took over 45 s
+
+
+def test_an_overlong_region_is_refused_with_a_reason():
+    with pytest.raises(regions.UnknownRegion, match="too long"):
+        regions.lookup("x" * 10_000)
+    assert regions.lookup("Sarasota County, Florida").code == "US-FL/sarasota-county"  # still found

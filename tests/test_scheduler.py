@@ -339,3 +339,100 @@ def test_sigterm_during_a_run_finishes_its_transaction(site, tmp_path):
     # the run in flight completed whole: its event, the snapshot it points at and the source's state
     assert len(events) == 1 and events[0][0] in snapshots and current == events[0][0]
     assert len(snapshots) == 2
+
+
+# -- the second reliability round: the scheduler under faults ---------------------------------------------
+
+
+def _hostile_yaml(specs: list[tuple[str, str, str, str]], extra: str = "") -> str:
+    """(id, url, interval, timeout) page sources."""
+    lines = [extra.rstrip("\n")] if extra else []
+    lines.append("sources:")
+    for source_id, url, interval, timeout in specs:
+        lines += [f"  - id: {source_id}", "    type: page", f"    url: {url}", "    jurisdiction: US-FL",
+                  f"    interval: {interval}", f"    timeout: {timeout}", "    select: main"]
+    return "\n".join(lines) + "\n"
+
+
+def test_sigterm_with_a_hung_fetch_stops_within_the_grace(site, tmp_path):
+    from hostile_server import HANG, HostileServer, Reply
+
+    with HostileServer() as hung:
+        hung.set("/doc", Reply(mode=HANG))
+        sources = write_sources(tmp_path, _hostile_yaml([("hung", hung.url("/doc"), "1h", "60s")], NO_JITTER))
+        process = start_daemon(tmp_path, sources)
+        try:
+            wait_until(lambda: len(hung.requests_to("/doc")) >= 1, timeout=15, what="the hung request")
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=scheduler.STOP_GRACE + 10)
+            took = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert code == 0 and took < scheduler.STOP_GRACE + 5  # it waited the 60 s timeout out before
+        assert "Traceback" not in (tmp_path / "daemon.log").read_text()
+        with sqlite3.connect(tmp_path / "t.db") as conn:  # the cut run recorded no false timeout
+            assert conn.execute("SELECT COUNT(*) FROM fetches WHERE source_id = 'hung'").fetchone() == (0,)
+
+
+def test_a_second_stop_signal_exits_at_once(site, tmp_path):
+    from hostile_server import HostileServer, Reply
+
+    with HostileServer() as slow:
+        # urllib3 sleeps out a Retry-After inside the request: the first stop has to wait for it
+        slow.set("/doc", Reply(status=503, body=b"busy", headers=(("Retry-After", "30"),)))
+        extra = NO_JITTER + "fetch:\n  retries: 2\n  max_retry_wait: 30s\n"
+        sources = write_sources(tmp_path, "").read_text() + _hostile_yaml(
+            [("slow", slow.url("/doc"), "1h", "5s")], extra)
+        (tmp_path / "sources.yaml").write_text(sources.replace("fetch:\n  retries: 0\n", ""), encoding="utf-8")
+        process = start_daemon(tmp_path, tmp_path / "sources.yaml")
+        try:
+            wait_until(lambda: len(slow.requests_to("/doc")) >= 1, timeout=15, what="the first request")
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            started = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=10)
+            took = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert code == 128 + signal.SIGINT and took < 3
+        assert "second stop signal" in (tmp_path / "daemon.log").read_text()
+
+
+def test_a_last_fetch_in_the_future_runs_now_and_shows_stale(site, tmp_path):
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    source = SourceConfig(id="a", type="page", name="a", jurisdiction="US", interval=3600.0)
+    future = {"a": SourceState(last_fetch_at="2027-06-01T12:00:00Z", last_success_at="2027-06-01T12:00:00Z")}
+    planned = scheduler.first_run_times([source], future, now)
+    assert now <= planned["a"] <= now + timedelta(seconds=scheduler.STARTUP_SPREAD)
+    site.set("/a", html_page("<p>a</p>"))
+    sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "1h")]))
+    assert run_cli("collect", "--sources", str(sources), "--db", str(tmp_path / "t.db"), "--quiet") == 0
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        conn.execute("UPDATE sources SET last_fetch_at = '2099-01-01T00:00:00Z', "
+                     "last_success_at = '2099-01-01T00:00:00Z'")
+    with Store(tmp_path / "t.db") as store:
+        (row,) = source_health_rows(load(sources), store)
+    assert row.stale
+    with running(tmp_path, sources, feeds=False):  # and the daemon runs it now, not in 2099
+        wait_until(lambda: fetches_of(site, "/a") >= 2, timeout=15, what="a run despite the future time")
+
+
+def test_hung_hosts_do_not_starve_a_fast_source_on_another_host(site, tmp_path):
+    from hostile_server import HANG, HostileServer, Reply
+
+    with HostileServer() as first, HostileServer() as second:
+        for server in (first, second):
+            server.set("/doc", Reply(mode=HANG))
+        site.set("/fast", html_page("<p>fast</p>"))
+        specs = [("hung-a", first.url("/doc"), "0.3s", "20s"), ("hung-b", second.url("/doc"), "0.3s", "20s"),
+                 ("hung-c", first.url("/doc?c"), "0.3s", "20s"), ("hung-d", second.url("/doc?d"), "0.3s", "20s"),
+                 ("fast", site.url("/fast"), "0.3s", "5s")]
+        extra = NO_JITTER + "fetch:\n  workers: 3\n"
+        sources = tmp_path / "sources.yaml"
+        sources.write_text("politeness:\n  per_host_delay: 0s\n" + _hostile_yaml(specs, extra), encoding="utf-8")
+        with running(tmp_path, sources, feeds=False):
+            wait_until(lambda: fetches_of(site, "/fast") >= 5, timeout=8, what="the fast source to keep running")

@@ -5,6 +5,7 @@ same bytes as `publish`, and the dashboard carries no live markup from hostile p
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import jsonschema
@@ -243,3 +244,36 @@ def test_serve_refuses_a_bad_port(tmp_path, capsys):
     assert run_cli("serve", "--port", "0", "--db", str(tmp_path / "x.db"),
                    "--sources", str(Path(tmp_path / "none.yaml"))) == 2
     assert "port" in capsys.readouterr().err
+
+
+# -- the second reliability round: one request must never stall the server -------------------------------
+
+_TWENTY_WORDS = " ".join(["Sarasota", "County", "Florida", "Manatee", "Lee", "Collier"] * 4)[:200]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/status/" + _TWENTY_WORDS.replace(" ", "%20"),
+    "/api/changes?region=" + _TWENTY_WORDS.replace(" ", "+"),
+    "/?q=" + _TWENTY_WORDS.replace(" ", "+"),
+    "/api/status/" + "a%20" * 5000,
+    "/api/changes?region=" + "Florida+" * 2000,
+])
+def test_free_text_regions_answer_at_once(client, path):
+    started = time.monotonic()
+    answer = client.get(path)
+    assert time.monotonic() - started < 5  # it was no answer after 45 s for 20 words
+    assert answer.status_code in (200, 400, 404), answer.text
+    assert "Traceback" not in answer.text
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example\r\nX-Injected: 1", "[::1]:99999", ""])
+def test_the_trailing_slash_redirect_never_uses_the_host_header(client, host):
+    answer = client.get("/api/changes/?limit=5", headers={"host": host}, follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/api/changes?limit=5"
+
+
+def test_a_double_slash_path_is_not_an_open_redirect(client):
+    answer = client.get("/%2F%2Fevil.example/", follow_redirects=False)
+    assert answer.status_code in (307, 404)
+    assert not answer.headers.get("location", "").startswith("//")

@@ -67,3 +67,22 @@ def _charset_in_document(body: bytes) -> str | None:
     head = body[:4096]
     match = _XML_ENCODING.match(head) or _META_CHARSET.search(head)
     return _known_codec(match.group(1).decode("ascii", "ignore")) if match else None
+
+
+# Characters that change the bytes of a text and not what a reader sees: zero-width space, joiners and
+# marks, word joiner and invisible operators, the byte-order mark (as zero-width no-break space), the
+# soft hyphen, the combining grapheme joiner, the Mongolian vowel separator and the bidi controls.
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x034F, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064,
+     0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def normalize_text(text: str) -> str:
+    """Text as it is compared: invisible characters dropped, Unicode NFKC (NFC vs NFD, compatibility
+    forms such as a no-break space, full-width letters or the "ﬁ" ligature read alike) and whitespace
+    folded. What looks identical compares identical, so a re-encoded page is not a change."""
+    import unicodedata
+
+    if text.isascii():
+        return " ".join(text.split()) if "  " in text or "\t" in text or "\n" in text else text.strip()
+    return " ".join(unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).split())

@@ -24,10 +24,68 @@ def text(value: Any) -> str:
 
 def regex(value: Any) -> str:
     """A regular expression that compiles and cannot backtrack catastrophically (no nested unbounded
-    repeats such as `(a+)+`): a scraped page must never be able to hang a run."""
+    repeats such as `(a+)+`): a scraped page must never be able to hang a run. It is also one RE2 can
+    run (`pattern`): matching then takes linear time whatever the pattern and the page, so a pattern
+    this check lets through cannot hang a run either."""
     if not isinstance(value, str) or not value:
         raise ValueError("expected a regular expression (text)")
     return _safe_regex(value)
+
+
+# Lines a pattern that drops "every line" matches; one that matches all of them (or the empty text)
+# would leave a page with nothing to compare, so every later edit would go unseen.
+_PROBE_LINES = ("Kratom", "the sale of kratom is prohibited", "2026-01-01", "§ 5.", "—", "Ж", "x", " ")
+
+
+def ignore_regex_list(value: Any) -> tuple[str, ...]:
+    """`regex_list` for patterns whose matches are dropped: one that matches every line is refused."""
+    patterns = regex_list(value)
+    for text in patterns:
+        compiled = pattern(text)
+        if all(compiled.search(line) for line in _PROBE_LINES):
+            raise ValueError(f"regular expression {text!r} matches every line (any text at all); nothing "
+                             "would be left to compare")
+    return patterns
+
+
+# The one lookaround RE2 is given in another form: "drop every line that does not start with A", written
+# `^(?!(?:A)).*$` (with optional leading flags), as the shipped sources.yaml does to keep only the lines
+# about kratom. It is run as "A does not match at the start", which RE2 can do in linear time.
+_KEEP_ONLY = re.compile(r"^(\(\?[aiLmsux]+\))?\^\(\?!(.+)\)\.\*\$$", re.DOTALL)
+
+
+class _Unless:
+    """A compiled `^(?!(?:A)).*$`: `search` is truthy exactly when `A` does not match at the start."""
+
+    def __init__(self, start: Any) -> None:
+        self._start = start
+
+    def search(self, text: str) -> bool | None:
+        return True if self._start.search(text) is None else None
+
+
+@lru_cache(maxsize=1024)
+def pattern(value: str) -> Any:
+    """A user's pattern compiled with RE2 (linear-time matching, no backtracking; `search` is all the
+    callers use); raises ValueError for a pattern RE2 cannot run (backreferences, lookaround other
+    than the keep-only form above), which `regex` refuses in the first place."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # its own error log would print to stderr; the reason is raised instead
+    keep_only = _KEEP_ONLY.match(value)
+    if keep_only:
+        with_flags = (keep_only.group(1) or "") + "^(?:" + keep_only.group(2) + ")"
+        try:
+            return _Unless(re2.compile(with_flags, options))
+        except re2.error:
+            pass  # not that form after all (unbalanced): the general refusal below says why
+    try:
+        return re2.compile(value, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(f"regular expression {value!r} uses a feature the linear-time engine (RE2) cannot run "
+                         f"({reason}); backreferences and lookarounds are not supported") from None
 
 
 @lru_cache(maxsize=1024)  # a 10 000-source file repeats the same few patterns
@@ -36,6 +94,7 @@ def _safe_regex(value: str) -> str:
         re.compile(value)
     except re.error as exc:
         raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    pattern(value)
     if _has_nested_unbounded_repeat(_sre_parse.parse(value), inside_repeat=False):
         raise ValueError(
             f"regular expression {value!r} nests unbounded repeats (like (a+)+, alternatives that can "

@@ -4,17 +4,26 @@ meaningful difference as an event. Pure functions: no I/O, no clock."""
 from __future__ import annotations
 
 import difflib
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from dataclasses import replace
+from urllib.parse import urlsplit
 
-from kratom_tracker.config.model import SourceConfig
-from kratom_tracker.values import Assertion, EventDraft, Extraction, Item
+from kratom_tracker.config.model import (
+    MASS_WITHDRAWAL_FRACTION,
+    MASS_WITHDRAWAL_ITEMS,
+    MAX_EVENTS_PER_SOURCE,
+    SourceConfig,
+)
+from kratom_tracker.values import Assertion, EventDraft, Extraction, Item, normalized, sha256_hex
 
 DIFF_CONTEXT = 2
 MAX_SUMMARY = 280
 
 
 def detect(source: SourceConfig, previous: Extraction, current: Extraction) -> list[EventDraft]:
+    """Both sides normalised first (a snapshot stored before normalisation compares as it would now)."""
+    previous, current = normalized(previous), normalized(current)
     events: list[EventDraft] = []
     if current.lines is not None and previous.lines is not None:
         events.extend(content_events(source, previous.lines, current.lines))
@@ -47,28 +56,93 @@ def content_events(source: SourceConfig, old: list[str], new: list[str]) -> list
 # -- notices ---------------------------------------------------------------------------------------
 
 
+def identity(key: str) -> str:
+    """An item's identity for matching: a URL-like key without its scheme, `www.`, default port, trailing
+    slash and fragment, host lower-cased (a feed that moves its guids from http:// to https:// lists the
+    same items); any other key as it is."""
+    key = key.strip()
+    if "://" not in key[:12]:
+        return key
+    parts = urlsplit(key)
+    if parts.scheme.lower() not in ("http", "https"):
+        return key
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    return f"//{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _fingerprint(item: Item) -> str:
+    """`Item.fingerprint` with the link compared by identity (same scheme rule as the key)."""
+    return sha256_hex(json.dumps([item.title, identity(item.url), item.summary, item.data], sort_keys=True))
+
+
 def notice_events(source: SourceConfig, old: list[Item], new: list[Item]) -> list[EventDraft]:
-    old_by_key = {i.key: i for i in old}
-    new_by_key = {i.key: i for i in new}
+    old_by_key = {identity(i.key): i for i in old}
+    new_by_key = {identity(i.key): i for i in new}
     events: list[EventDraft] = []
     for item in new:
-        before = old_by_key.get(item.key)
+        before = old_by_key.get(identity(item.key))
         if before is None:
             events.append(_notice(source, "new", item, None))
-        elif before.fingerprint() != item.fingerprint():
+        elif _fingerprint(before) != _fingerprint(item):
             events.append(_notice(source, "changed", item, before))
     aged_out = _aged_out(old, new_by_key)
     for item in old:
         # `_leaves_quietly`: an extractor's mark for lists that items leave normally (FR public inspection)
-        if item.key not in new_by_key and item.key not in aged_out and not item.data.get("_leaves_quietly"):
+        key = identity(item.key)
+        if key not in new_by_key and key not in aged_out and not item.data.get("_leaves_quietly"):
             events.append(_notice(source, "withdrawn", item, None))
     return events
 
 
+def mass_withdrawal(previous: Extraction, events: list[EventDraft]) -> str:
+    """Why these events look like a broken answer rather than news ("" if they do not): most of the
+    known items withdrawn at once, or most of the asserted statuses dropped to unknown at once."""
+    known = len(previous.items or [])
+    withdrawn = sum(1 for e in events if e.kind == "notice" and e.data.get("change") == "withdrawn")
+    if withdrawn >= MASS_WITHDRAWAL_ITEMS and withdrawn >= MASS_WITHDRAWAL_FRACTION * known:
+        return f"{withdrawn} of {known} known items vanished at once; waiting for a later fetch to confirm"
+    asserted = len(_by_region_substance(previous.assertions or []))
+    # no longer asserted at all (a withdrawal notice that asserts `unknown` is evidence, and counts not)
+    dropped = sum(1 for e in events if e.kind == "status" and not e.data.get("new"))
+    if dropped and dropped >= MASS_WITHDRAWAL_FRACTION * asserted:
+        return f"{dropped} of {asserted} statuses would fall back to unknown at once; waiting for a later " \
+               "fetch to confirm"
+    return ""
+
+
+def cap_events(source: SourceConfig, events: list[EventDraft], limit: int = MAX_EVENTS_PER_SOURCE) -> list[EventDraft]:
+    """At most `limit` events for one source in one pass: status events first (always kept), then the
+    others in order; what is left over becomes one summary event, so nothing is silently lost."""
+    if len(events) <= limit:
+        return events
+    status = [e for e in events if e.kind == "status"]
+    others = [e for e in events if e.kind != "status"]
+    room = max(0, limit - 1 - len(status))
+    kept, rest = others[:room], others[room:]
+    if not rest:
+        return status + kept
+    counts = Counter(str(e.data.get("change") or e.kind) for e in rest)
+    described = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()))
+    summary = EventDraft(
+        kind="notice", jurisdiction=source.jurisdiction, title=f"{source.name}: {len(rest)} more changes",
+        summary=_clip(f"{len(rest)} more changes in one fetch ({described}); see the source for the rest."),
+        diff="\n".join(f"{e.title}" for e in rest[:200]), url=source.url or "",
+        data={"change": "more", "count": len(rest), "changes": dict(counts)},
+    )
+    return status + kept + [summary]
+
+
 def _aged_out(old: list[Item], new_by_key: dict[str, Item]) -> set[str]:
     """Items that left the feed because newer ones pushed them off the end: not withdrawals. With dates:
-    anything no newer than the oldest item still listed; without: the run of missing items at the tail."""
-    missing = [i for i in old if i.key not in new_by_key]
+    anything no newer than the oldest item still listed; without: the run of missing items at the tail.
+    Keys here are identities (`identity`)."""
+    missing = [i for i in old if identity(i.key) not in new_by_key]
     if not missing:
         return set()
     if not new_by_key:
@@ -76,12 +150,12 @@ def _aged_out(old: list[Item], new_by_key: dict[str, Item]) -> set[str]:
     new_dates = [i.published[:19] for i in new_by_key.values() if i.published]
     if new_dates and all(i.published for i in missing):
         oldest = min(new_dates)
-        return {i.key for i in missing if i.published[:19] <= oldest}
+        return {identity(i.key) for i in missing if i.published[:19] <= oldest}
     tail: set[str] = set()
     for item in reversed(old):
-        if item.key in new_by_key:
+        if identity(item.key) in new_by_key:
             break
-        tail.add(item.key)
+        tail.add(identity(item.key))
     return tail
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
@@ -15,6 +16,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 10m, 6h or 1d")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a duration; use a finite number with a unit (e.g. 6h)")
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return float(value)
@@ -27,7 +30,7 @@ def parse_duration(value: object) -> float:
             break
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
-    if pos == 0 or text[pos:].strip():
+    if pos == 0 or text[pos:].strip() or not math.isfinite(total):
         raise ValueError(f"{value!r} is not a duration; use a number with a unit s, m, h or d (e.g. 6h)")
     return total
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
-from kratom_tracker.charset import decode_text
+from kratom_tracker.charset import decode_text, normalize_text
 from kratom_tracker.vocab import Act, Outcome, Status, Substance
 
 
@@ -31,6 +31,9 @@ class Response:
     body: bytes = b""
     error: str = ""
     elapsed_ms: int = 0
+    # A 200 with neither Content-Length nor chunked framing: its end was the connection closing, which
+    # a cut connection looks just like. A change it shows is confirmed by a later fetch first.
+    unframed: bool = False
 
     @property
     def content_type(self) -> str:
@@ -213,6 +216,27 @@ class Extraction:
         )
 
 
+def normalized(extraction: Extraction) -> Extraction:
+    """The extraction with its text normalised for comparison (`charset.normalize_text`): lines, item
+    titles and summaries, assertion quotes. Lines left empty are dropped. Applied to what an extractor
+    returns and to the stored snapshot it is compared with (older snapshots were stored as they came)."""
+    if extraction.outcome is not None:
+        return extraction
+    lines = None
+    if extraction.lines is not None:
+        lines = [text for line in extraction.lines if (text := normalize_text(line))]
+    items = None
+    if extraction.items is not None:
+        items = [Item(key=i.key.strip(), title=normalize_text(i.title), url=i.url.strip(),
+                      summary=normalize_text(i.summary), published=i.published, data=i.data)
+                 for i in extraction.items]
+    assertions = None
+    if extraction.assertions is not None:
+        assertions = [Assertion(**{**a.as_dict(), "quote": normalize_text(a.quote)}) for a in extraction.assertions]
+    return Extraction(lines=lines, items=items, assertions=assertions, warnings=extraction.warnings,
+                      event_data=extraction.event_data)
+
+
 def _assertion_sort_key(a: dict[str, Any]) -> tuple:
     return (a["jurisdiction"], a["substance"], a["evidence_url"], a["effective_date"] or "", a["status"])
 
@@ -250,6 +274,7 @@ class SourceResult:
     assertions: list[Assertion] | None = None  # the source's full current set, when it asserts
     warnings: list[str] = field(default_factory=list)
     evidence: EvidenceDocument | None = None  # the fetched document, kept when it caused status events
+    final_url: str = ""  # where the fetch ended after redirects, when that is not the source's URL
 
     @property
     def failed(self) -> bool:

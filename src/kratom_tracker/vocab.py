@@ -110,7 +110,9 @@ class ThresholdUnit(StrEnum):
 
 class Outcome(StrEnum):
     """What one run of one source came to. Only CHANGED ever produces an event; INITIAL sets a source's
-    starting point; every failed outcome is recorded for operators and never reaches a subscriber."""
+    starting point; every failed outcome is recorded for operators and never reaches a subscriber.
+    UNCONFIRMED: the document would be a change that needs a second look (most items gone at once, a
+    body whose end nothing vouches for); nothing is written until a later fetch shows the same."""
 
     INITIAL = "initial"
     CHANGED = "changed"
@@ -129,10 +131,13 @@ class Outcome(StrEnum):
     NEEDS_BROWSER = "needs-browser"  # a JavaScript shell: little text, mostly scripts
     MOVED = "moved"  # a redirect landed on another path (a home page, a search page, a new URL)
     MISSING_KEY = "missing-key"  # an API source whose key's environment variable is not set (nothing fetched)
+    UNCONFIRMED = "unconfirmed"
+    INTERNAL_ERROR = "internal-error"  # a bug met by this source's input: recorded, the pass goes on
 
     @property
     def failed(self) -> bool:
-        return self not in (Outcome.INITIAL, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED)
+        return self not in (Outcome.INITIAL, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED,
+                            Outcome.UNCONFIRMED)
 
 
 class EventKind(StrEnum):

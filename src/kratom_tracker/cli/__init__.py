@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 from collections.abc import Sequence
 
 from kratom_tracker import __version__
@@ -116,4 +117,12 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except StoreError as exc:
         err(f"error: {exc}")
+        return EXIT_NOTHING_RAN
+    except sqlite3.Error as exc:  # disk full, a damaged page, an I/O error: what was written is committed
+        err(f"error: the database failed: {exc}. Nothing of the failed step was written; free space or "
+            "restore the file, then run again.")
+        return EXIT_NOTHING_RAN
+    except OSError as exc:  # e.g. no space left for the feeds
+        where = f" ({exc.filename})" if exc.filename else ""
+        err(f"error: {exc.strerror or exc}{where}")
         return EXIT_NOTHING_RAN

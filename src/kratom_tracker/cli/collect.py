@@ -71,7 +71,8 @@ def collect_with_progress(config: Config, store: Store, sources: list[SourceConf
 
 def print_summary(summary: PassSummary) -> None:
     counts = summary.counts
-    ok = sum(counts[o] for o in (Outcome.INITIAL, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED))
+    ok = sum(counts[o] for o in (Outcome.INITIAL, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED,
+                                 Outcome.UNCONFIRMED))
     print(f"sources: {len(summary.results)}  ok: {ok}  "
           f"unchanged: {counts[Outcome.UNCHANGED] + counts[Outcome.NOT_MODIFIED]}  "
           f"changed: {counts[Outcome.CHANGED]}  new: {counts[Outcome.INITIAL]}  failed: {len(summary.failed)}  "
@@ -82,5 +83,7 @@ def print_summary(summary: PassSummary) -> None:
     if len(summary.failed) > shown:
         print(f"  … and {len(summary.failed) - shown} more failed; `kratom-tracker sources list` shows every source")
     for result in summary.results:
+        if result.outcome == Outcome.UNCONFIRMED:
+            print(f"  unconfirmed {result.source_id}: {result.error}")
         for warning in result.warnings[:10]:
             print(f"  warning {result.source_id}: {warning}")

@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     asked = {"stop": False, "reload": False}
 
     def on_stop(signum: int, _frame: object) -> None:
+        if asked["stop"]:  # a second SIGTERM/Ctrl-C: leave now (each source's writes are one transaction)
+            os.write(2, b"second stop signal: exiting at once\n")
+            os._exit(128 + signum)
         asked["stop"] = True
 
     def on_hup(signum: int, _frame: object) -> None:
@@ -112,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         daemon = Daemon(config, db, Path(feeds))
         daemon.start()
-        while not asked["stop"]:
+        while not asked["stop"] and daemon.failure is None:
             time.sleep(0.2)  # signal handlers only set flags; the work happens here, in the main thread
             if asked["reload"] and not asked["stop"]:
                 asked["reload"] = False
@@ -120,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
                 try_reload(daemon, config.path)
         log.info("stop requested; finishing the runs in flight")
         daemon.stop()
+        if daemon.failure is not None:
+            print(f"error: {daemon.failure}", file=sys.stderr, flush=True)
+            return EXIT_NOTHING_RAN
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

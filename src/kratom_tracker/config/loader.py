@@ -15,6 +15,13 @@ from kratom_tracker.config import cache
 from kratom_tracker.config.model import (
     DEFAULT_USER_AGENT,
     DIGEST_PERIODS,
+    INTERVAL_MAX,
+    INTERVAL_MIN,
+    MAX_BYTES_MAX,
+    MAX_BYTES_MIN,
+    RETRIES_MAX,
+    TIMEOUT_MAX,
+    WORKERS_MAX,
     ArticleConfig,
     Config,
     ConfigError,
@@ -25,7 +32,7 @@ from kratom_tracker.config.model import (
     SchedulerSettings,
     SourceConfig,
 )
-from kratom_tracker.durations import parse_duration, parse_size
+from kratom_tracker.durations import format_duration, parse_duration, parse_size
 from kratom_tracker.privacy import display_name
 from kratom_tracker.vocab import EventKind, NoticeKind
 
@@ -198,6 +205,9 @@ class _Validator:
         if not isinstance(user_agent, str) or not user_agent.strip():
             self.fail(("user_agent",), "expected a non-empty text")
             user_agent = DEFAULT_USER_AGENT
+        elif bad := _header_problem(user_agent):
+            self.fail(("user_agent",), f"the user agent {bad}; it is sent as an HTTP header")
+            user_agent = DEFAULT_USER_AGENT
         sources = self.sources(doc.get("sources"), defaults)
         config = Config(
             path=self.path,
@@ -243,8 +253,8 @@ class _Validator:
         raw = self._mapping(value, ("defaults",), _DEFAULT_KEYS)
         base = SourceConfig(id="", type="", name="", jurisdiction="")  # the per-source defaults live there
         out: dict[str, Any] = {"interval": base.interval, "timeout": base.timeout, "max_bytes": base.max_bytes}
-        for key, check in (("interval", _positive_duration), ("timeout", _positive_duration),
-                           ("max_bytes", parse_size), ("jitter", _fraction)):
+        for key, check in (("interval", _interval), ("timeout", _timeout),
+                           ("max_bytes", _max_bytes), ("jitter", _fraction)):
             if key in raw:
                 out[key] = self._value(("defaults", key), raw[key], check, out.get(key))
         return out
@@ -255,7 +265,7 @@ class _Validator:
         return Politeness(
             per_host_concurrency=self._setting("politeness", raw, "per_host_concurrency", _positive_int,
                                                base.per_host_concurrency),
-            per_host_delay=self._setting("politeness", raw, "per_host_delay", parse_duration, base.per_host_delay),
+            per_host_delay=self._setting("politeness", raw, "per_host_delay", _timeout_or_zero, base.per_host_delay),
             robots=self._setting("politeness", raw, "robots", _boolean, base.robots),
         )
 
@@ -343,9 +353,9 @@ class _Validator:
             name=name,
             jurisdiction=jurisdiction,
             url=url,
-            interval=self._value(at + ("interval",), raw.get("interval", defaults["interval"]), _positive_duration, 0),
-            timeout=self._value(at + ("timeout",), raw.get("timeout", defaults["timeout"]), _positive_duration, 0),
-            max_bytes=self._value(at + ("max_bytes",), raw.get("max_bytes", defaults["max_bytes"]), parse_size, 0),
+            interval=self._value(at + ("interval",), raw.get("interval", defaults["interval"]), _interval, 0),
+            timeout=self._value(at + ("timeout",), raw.get("timeout", defaults["timeout"]), _timeout, 0),
+            max_bytes=self._value(at + ("max_bytes",), raw.get("max_bytes", defaults["max_bytes"]), _max_bytes, 0),
             tags=tuple(tags),
             note=note,
             enabled=self._value(at + ("enabled",), raw.get("enabled", True), _boolean, True),
@@ -369,6 +379,11 @@ class _Validator:
             if not isinstance(url, str) or "://" not in url:
                 self.fail(at + ("url",), "expected an Apprise URL such as mailto://user:pass@example.org "
                           "or json://127.0.0.1:8000/hook")
+                continue
+            if not _apprise_knows(url):
+                scheme = url.split("://", 1)[0]
+                self.fail(at + ("url",), f"unknown notification scheme {scheme[:40]!r}; see Apprise's list of "
+                          "services (mailto://, json://, ntfy://, ...)")
                 continue
             region_list = self.region_codes(_as_list(item.get("regions", [])), at + ("regions",))
             kind_list = _as_list(item.get("kinds", []))
@@ -449,7 +464,7 @@ class _Validator:
             failure_threshold=self._setting("scheduler", raw, "failure_threshold", _positive_int,
                                             base.failure_threshold),
             stale_factor=self._setting("scheduler", raw, "stale_factor", _positive_number, base.stale_factor),
-            publish_delay=self._setting("scheduler", raw, "publish_delay", parse_duration, base.publish_delay),
+            publish_delay=self._setting("scheduler", raw, "publish_delay", _timeout_or_zero, base.publish_delay),
         )
 
     def publish(self, value: Any) -> PublishSettings:
@@ -494,9 +509,9 @@ class _Validator:
         raw = self._mapping(value, ("fetch",), {"workers", "retries", "max_retry_wait"})
         base = FetchSettings()
         return FetchSettings(
-            workers=self._setting("fetch", raw, "workers", _positive_int, base.workers),
-            retries=self._setting("fetch", raw, "retries", _non_negative_int, base.retries),
-            max_retry_wait=self._setting("fetch", raw, "max_retry_wait", parse_duration, base.max_retry_wait),
+            workers=self._setting("fetch", raw, "workers", _bounded_int(1, WORKERS_MAX), base.workers),
+            retries=self._setting("fetch", raw, "retries", _bounded_int(0, RETRIES_MAX), base.retries),
+            max_retry_wait=self._setting("fetch", raw, "max_retry_wait", _timeout_or_zero, base.max_retry_wait),
         )
 
 
@@ -505,30 +520,101 @@ def _as_list(value: Any) -> list:
 
 
 def _http_url(value: Any) -> str:
+    """An http(s) URL the fetcher can request as written: a host (an IDN is fine: it is sent as
+    punycode), a port in range, no whitespace, control characters or markup characters (a URL is
+    printed into feeds and pages)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected an http(s) URL")
-    parts = urlsplit(value.strip())
+    text = value.strip()
+    parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
-    return value.strip()
+    bad = next((c for c in text if c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in '<>"`\\{}|^'),
+               None)
+    if bad is not None:
+        raise ValueError(f"{value!r} is not a usable URL: character U+{ord(bad):04X} must be percent-encoded")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} is not a usable URL: its port is not a number from 1 to 65535") from None
+    if port == 0:
+        raise ValueError(f"{value!r} is not a usable URL: its port is not a number from 1 to 65535")
+    try:
+        host = parts.hostname.encode("idna") if not parts.hostname.isascii() else parts.hostname.encode()
+    except UnicodeError:
+        raise ValueError(f"{value!r} is not a usable URL: its host name is not a valid domain name") from None
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(b".")) or b"" in host.split(b".")[:-1]:
+        raise ValueError(f"{value!r} is not a usable URL: its host name is not a valid domain name")
+    return text
 
 
-def _positive_duration(value: Any) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError("must be longer than 0s")
-    return seconds
+def _header_problem(value: str) -> str:
+    """Why `value` cannot be an HTTP header value ("" if it can): a line break would inject a header."""
+    bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        return f"contains the control character U+{ord(bad):04X}"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return "contains characters outside Latin-1"
+    if len(value) > 512:
+        return "is longer than 512 characters"
+    return ""
+
+
+def _apprise_knows(url: str) -> bool:
+    """Whether Apprise has a service for the URL's scheme (an unknown one would fail at every send).
+    Only the scheme: the rest of a URL is the service's to judge when it sends (and may hold secrets)."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("http", "https"):
+        return True  # a service's own web address (a Discord or Slack webhook): Apprise matches those itself
+    try:
+        from apprise.manager_plugins import NotificationManager
+
+        return scheme in NotificationManager().schemas()
+    except Exception:  # noqa: BLE001 - an Apprise without that API: let the notifier judge the URL
+        return True
+
+
+def _bounded_duration(low: float, high: float, what: str):
+    def check(value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0 and low > 0:
+            raise ValueError("must be longer than 0s")
+        if seconds < low:
+            raise ValueError(f"{what} must be at least {format_duration(low)}; got {seconds:g}s")
+        if seconds > high:
+            raise ValueError(f"{what} must be at most {format_duration(high)}; got {seconds:g}s")
+        return seconds
+
+    return check
+
+
+_interval = _bounded_duration(INTERVAL_MIN, INTERVAL_MAX, "an interval")
+_timeout = _bounded_duration(0.001, TIMEOUT_MAX, "a timeout")
+_timeout_or_zero = _bounded_duration(0.0, TIMEOUT_MAX, "a delay")
+
+
+def _max_bytes(value: Any) -> int:
+    size = parse_size(value)
+    if not MAX_BYTES_MIN <= size <= MAX_BYTES_MAX:
+        raise ValueError(f"max_bytes must be from {MAX_BYTES_MIN} bytes to {MAX_BYTES_MAX // 1024**3} GiB; "
+                         f"got {size}")
+    return size
+
+
+def _bounded_int(low: int, high: int):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"expected a whole number of at least {low} and at most {high}; got {value!r}")
+        return value
+
+    return check
 
 
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"expected a whole number of at least 1; got {value!r}")
-    return value
-
-
-def _non_negative_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a whole number of at least 0; got {value!r}")
     return value
 
 

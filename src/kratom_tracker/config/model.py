@@ -19,6 +19,24 @@ DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kra
 DEFAULT_FEEDS = "data/feeds"
 DEFAULT_GC_KEEP_FETCHES = 200  # `gc` keeps this many fetch outcomes per source (the store's own log cap)
 DEFAULT_JITTER = 0.1  # fraction of a source's interval, when `scheduler.jitter` is not set
+# A document equal to one of the source's last COMPARED_VERSIONS versions is not a change (a page that
+# alternates between two versions, a load balancer with one stale node), as urlwatch's compared_versions.
+COMPARED_VERSIONS = 3
+# Events one source may write in one pass; the rest are summed up in one more event (a 100 000-item feed
+# must not become 100 000 notifications).
+MAX_EVENTS_PER_SOURCE = 50
+# Withdrawals this large at once (at least this many items, and at least this fraction of the known ones)
+# are held as UNCONFIRMED until a later fetch shows the same list: an empty or cut answer is not a withdrawal.
+MASS_WITHDRAWAL_ITEMS = 1
+MASS_WITHDRAWAL_FRACTION = 0.5
+# Bounds the validator holds configuration values to (beyond them a value is a typo or an attack).
+INTERVAL_MIN = 0.1  # seconds; the scheduler's tests run on intervals of 0.2 s and up
+INTERVAL_MAX = 366 * 86400.0
+TIMEOUT_MAX = 3600.0
+MAX_BYTES_MIN = 1024  # a cap below one KiB refuses every real document
+MAX_BYTES_MAX = 1024**3
+WORKERS_MAX = 64
+RETRIES_MAX = 10
 
 
 class ConfigError(Exception):

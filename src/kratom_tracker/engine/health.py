@@ -56,15 +56,23 @@ def source_health_rows(config: Config, store: Store | None, now: datetime | None
     return rows
 
 
+CLOCK_SKEW = 300.0  # seconds a recorded time may lie ahead of this clock before it counts as wrong
+
+
 def is_stale(last_success_at: str | None, last_fetch_at: str | None, threshold_seconds: float,
              now: datetime) -> bool:
-    """No successful fetch for longer than the threshold (a source never fetched is not stale yet)."""
+    """No successful fetch for longer than the threshold (a source never fetched is not stale yet). A
+    time in the future (the clock was corrected backwards since) says nothing about the source: stale."""
     if last_fetch_at is None:
         return False
     if last_success_at is None:
         return True
     success = timefmt.parse_timestamp(last_success_at)
-    return success is None or (now - success).total_seconds() > threshold_seconds
+    fetched = timefmt.parse_timestamp(last_fetch_at)
+    if success is None or (fetched is not None and (fetched - now).total_seconds() > CLOCK_SKEW):
+        return True
+    age = (now - success).total_seconds()
+    return age > threshold_seconds or -age > CLOCK_SKEW
 
 
 def health_changed_at(config: Config, store: Store, now: datetime | None = None) -> datetime | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict, deque
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from kratom_tracker import extractors
-from kratom_tracker.config.model import Config, SourceConfig
-from kratom_tracker.detect import detect
+from kratom_tracker.config.model import COMPARED_VERSIONS, Config, SourceConfig
+from kratom_tracker.detect import cap_events, detect, mass_withdrawal
 from kratom_tracker.extractors import run as extract
 from kratom_tracker.fetch.client import Fetcher
 from kratom_tracker.privacy import redact_values
@@ -52,6 +53,8 @@ class Fetched:
     # The fetched document of a source that asserts status, kept as the evidence of the status events it
     # may cause (a local file, such as our own baseline, is not evidence of anything: its rows cite theirs).
     document: EvidenceDocument | None = None
+    unframed: bool = False  # the body's end was the connection closing (`Response.unframed`)
+    final_url: str = ""  # after redirects, when other than the requested URL
 
 
 @dataclass
@@ -87,8 +90,10 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
                                  headers=extractor.request_headers(source))
     secrets = extractor.secrets(source)
     fetched = Fetched(source=source, started_at=started_at, outcome=response.outcome, http_status=response.status,
-                      error=redact_values(response.error, secrets), bytes=len(response.body))
+                      error=redact_values(response.error, secrets), bytes=len(response.body),
+                      final_url=response.final_url if response.final_url not in ("", response.url) else "")
     if response.outcome is None:
+        fetched.unframed = response.unframed
         fetched.etag = response.headers.get("etag")
         fetched.last_modified = response.headers.get("last-modified")
         fetched.body_hash = sha256_hex(response.body + b"\0" + extractor.settings_fingerprint(source).encode())
@@ -116,11 +121,21 @@ def _extract_into(fetched: Fetched, response: Response) -> None:
         fetched.snapshot_hash = sha256_hex(fetched.snapshot)
 
 
-def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) -> SourceResult:
-    """Pure: turn a fetch and the last kept snapshot into what the store should write."""
+def failed_fetch(source: SourceConfig, exc: BaseException, started_at: str | None = None) -> Fetched:
+    """A source whose fetch or extraction raised (a bug its input found): its own failed outcome."""
+    return Fetched(source=source, started_at=started_at or utc_now(), outcome=Outcome.INTERNAL_ERROR,
+                   error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None,
+           recent: tuple[str, ...] | list[str] = (), unconfirmed: str | None = None) -> SourceResult:
+    """Pure: turn a fetch and the last kept snapshot into what the store should write. `recent`: hashes
+    of the source's last few versions (one of them again is a flip back, not a change); `unconfirmed`:
+    the hash a previous fetch held for confirmation (this fetch showing it again confirms it)."""
     result = SourceResult(source_id=fetched.source.id, outcome=fetched.outcome or Outcome.UNCHANGED,
                           started_at=fetched.started_at, duration_ms=fetched.duration_ms,
-                          http_status=fetched.http_status, error=fetched.error, bytes=fetched.bytes)
+                          http_status=fetched.http_status, error=fetched.error, bytes=fetched.bytes,
+                          final_url=fetched.final_url)
     extraction = fetched.extraction
     if fetched.outcome == Outcome.UNCHANGED and fetched.body_hash is not None:
         # Byte-identical 200: the server may still have sent new validators (a "touch"). Keep them, or
@@ -137,9 +152,25 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None) 
     elif snapshot_hash == state.snapshot_hash:
         result.outcome = Outcome.UNCHANGED  # new bytes, same meaning (markup, whitespace, ignored lines)
         return result
+    elif snapshot_hash in recent:
+        # Back to a version seen a moment ago (a page alternating between two versions): not a change.
+        # The kept snapshot stays; the validators of this body are kept so it is skipped next time.
+        result.outcome = Outcome.UNCHANGED
+        result.warnings.append("the document is again one of its last versions; not a change")
+        return result
     else:
-        result.events = detect(fetched.source, Extraction.from_canonical(previous_snapshot), extraction)
+        previous = Extraction.from_canonical(previous_snapshot)
+        result.events = detect(fetched.source, previous, extraction)
         result.outcome = Outcome.CHANGED if result.events else Outcome.UNCHANGED
+        doubt = mass_withdrawal(previous, result.events) if result.events else ""
+        if not doubt and result.events and fetched.unframed:
+            doubt = "the body had no length and ended with the connection; waiting for a later fetch to confirm"
+        if doubt and snapshot_hash != unconfirmed:
+            result.outcome, result.error, result.events = Outcome.UNCONFIRMED, doubt, []
+            result.body_hash = result.etag = result.last_modified = None  # fetch it in full next time
+            result.snapshot, result.snapshot_hash = canonical, snapshot_hash
+            return result
+        result.events = cap_events(fetched.source, result.events)
         if any(e.kind == EventKind.STATUS for e in result.events):
             result.evidence = fetched.document
     result.snapshot, result.snapshot_hash = canonical, snapshot_hash
@@ -161,7 +192,31 @@ def commit(store: Store, fetched: Fetched, state: SourceState) -> tuple[SourceRe
     with store.batch():
         state = store.source_state(fetched.source.id) or state
         previous = store.snapshot_content(state.snapshot_id) if state.snapshot_id is not None else None
-        result = settle(fetched, state, previous)
+        recent, unconfirmed = (), None
+        if previous is not None and fetched.snapshot_hash not in (None, state.snapshot_hash):
+            recent = tuple(store.recent_versions(fetched.source.id, COMPARED_VERSIONS + 1))
+            unconfirmed = store.unconfirmed_version(fetched.source.id)
+        result = settle(fetched, state, previous, recent, unconfirmed)
+        return result, store.save_result(fetched.source, result)
+
+
+def commit_isolated(store: Store, fetched: Fetched, state: SourceState,
+                    after_commit: AfterCommit | None = None) -> tuple[SourceResult, list[int]]:
+    """`commit` (and the after-commit hook) for one source inside a savepoint: if either raises on this
+    source's data, its writes are undone and an INTERNAL_ERROR outcome is recorded instead, and the other
+    sources of the batch go on. A storage failure (disk full, a database gone) is not one source's: it
+    stops the pass, with nothing half-written."""
+    try:
+        with store.savepoint():
+            result, event_ids = commit(store, fetched, state)
+            if after_commit is not None:
+                after_commit(store, fetched.source, result, event_ids)
+            return result, event_ids
+    except sqlite3.Error:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the pass
+        failed = failed_fetch(fetched.source, exc, fetched.started_at)
+        result = settle(failed, state, None)
         return result, store.save_result(fetched.source, result)
 
 
@@ -227,8 +282,12 @@ class _Workers:
                     source = self.sources.popleft()  # atomic: no two workers take the same source
                 except IndexError:
                     break
-                self._put(fetch_and_extract(source, self.states.get(source.id, SourceState()), self.fetcher,
-                                           self.extract_gate))
+                try:
+                    fetched = fetch_and_extract(source, self.states.get(source.id, SourceState()), self.fetcher,
+                                                self.extract_gate)
+                except Exception as exc:  # noqa: BLE001 - this source's outcome; the others go on
+                    fetched = failed_fetch(source, exc)
+                self._put(fetched)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, which re-raises it
             self._put(exc)
         finally:
@@ -278,9 +337,8 @@ def run_pass(config: Config, store: Store, sources: list[SourceConfig], fetcher:
     def flush() -> None:
         with store.batch():
             for fetched in to_commit:
-                result, event_ids = commit(store, fetched, states.get(fetched.source.id, SourceState()))
-                if after_commit is not None:
-                    after_commit(store, fetched.source, result, event_ids)
+                result, event_ids = commit_isolated(store, fetched, states.get(fetched.source.id, SourceState()),
+                                                    after_commit)
                 result.snapshot, result.assertions, result.evidence = None, None, None  # written: keep it small
                 summary.results.append(result)
                 summary.event_ids.extend(event_ids)

@@ -20,10 +20,12 @@ import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -32,13 +34,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from kratom_tracker import timefmt
 from kratom_tracker.config.model import DEFAULT_JITTER, Config, SourceConfig
 from kratom_tracker.engine.aftermath import Aftermath
-from kratom_tracker.engine.pipeline import Fetched, commit, fetch_and_extract
+from kratom_tracker.engine.pipeline import Fetched, commit_isolated, failed_fetch, fetch_and_extract
 from kratom_tracker.fetch.client import Fetcher
 from kratom_tracker.notify import digests_due
-from kratom_tracker.store import SourceState, Store
+from kratom_tracker.store import SourceState, Store, StoreError
 from kratom_tracker.vocab import Outcome
 
 log = logging.getLogger("kratom_tracker.scheduler")
+STOP_GRACE = 5.0  # seconds a stop lets runs in flight finish before their fetches are cut
 
 STARTUP_SPREAD = 60.0  # at most this many seconds to start every source that is due at start...
 STARTUP_SPACING = 0.5  # ...and about this much between two of them, so a few sources start at once
@@ -91,6 +94,8 @@ def first_run_times(sources: list[SourceConfig], states: dict[str, SourceState],
     due: list[SourceConfig] = []
     for source in sources:
         last = timefmt.parse_timestamp(states.get(source.id, SourceState()).last_fetch_at)
+        if last is not None and last > now:
+            last = None  # recorded in the future (the clock was set back since): due now, not in a year
         next_at = last + timedelta(seconds=source.interval) if last else None
         if next_at is None or next_at <= now:
             due.append(source)
@@ -193,6 +198,9 @@ class Daemon:
             timezone=UTC,
         )
         self._stopping = threading.Event()
+        self.failure: str | None = None  # why the daemon must stop (its database is gone), if it must
+        self._hosts_lock = threading.Lock()
+        self._in_flight: Counter[str] = Counter()  # runs in flight per host (`host_slots`)
 
     # lifecycle
 
@@ -215,9 +223,18 @@ class Daemon:
         log.info("scheduler started: %d sources, database %s", len(sources), self.db)
 
     def stop(self) -> None:
-        """Let running jobs finish their transaction, publish what is pending, close everything."""
+        """Let running jobs finish their transaction, publish what is pending, close everything. Fetches
+        in flight are cut at once (a hung host would otherwise hold the stop for its whole timeout);
+        a run cut this way writes nothing and runs again after the restart."""
         self._stopping.set()
-        self.scheduler.shutdown(wait=True)
+        cut = threading.Timer(STOP_GRACE, self._abort_fetches)
+        cut.daemon = True
+        cut.start()
+        try:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=True)
+        finally:
+            cut.cancel()
         self.publisher.stop()
         for fetcher in [*self._retired, self.fetcher]:
             fetcher.close()
@@ -225,6 +242,11 @@ class Daemon:
         with self._store_lock:
             self.store.close()
         log.info("scheduler stopped")
+
+    def _abort_fetches(self) -> None:
+        log.info("stop: cutting the fetches still in flight after %gs", STOP_GRACE)
+        for fetcher in [*self._retired, self.fetcher]:
+            fetcher.abort_in_flight()
 
     # configuration
 
@@ -270,6 +292,11 @@ class Daemon:
 
     # one run of one source
 
+    def host_slots(self) -> int:
+        """Runs one host may have in flight in this daemon: its politeness concurrency, and never so many
+        that a few hung hosts hold every worker (two hung hosts once starved every other source)."""
+        return max(1, min(self.config.politeness.per_host_concurrency, self.config.fetch.workers // 4))
+
     def run_once(self, source_id: str) -> RunRecord | None:
         if self._stopping.is_set():
             return None
@@ -277,6 +304,21 @@ class Daemon:
             source = self.config.source(source_id)
         except KeyError:  # removed by a reload after this run was queued
             return None
+        host = urlsplit(source.url or "").netloc
+        with self._hosts_lock:
+            if host and self._in_flight[host] >= self.host_slots():
+                log.info("run source=%s skipped: %d runs already in flight on %s", source_id,
+                         self._in_flight[host], host)
+                return None  # its next run comes at its next interval, as a coalesced run would
+            self._in_flight[host] += 1
+        try:
+            return self._run(source)
+        finally:
+            with self._hosts_lock:
+                self._in_flight[host] -= 1
+
+    def _run(self, source: SourceConfig) -> RunRecord | None:
+        source_id = source.id
         fetcher = self.fetcher
         with self._store_lock:
             state = self.store.source_states().get(source_id, SourceState())
@@ -285,11 +327,24 @@ class Daemon:
         except Exception as exc:  # an extractor bug must not kill the job; record it as a failed fetch
             log.exception("run %s: unexpected error", source_id)
             fetched = _failed_fetch(source, exc)
+        if self._stopping.is_set() and fetched.outcome in (Outcome.TIMEOUT, Outcome.CONNECTION_ERROR):
+            return None  # cut by the stop, not by the source: nothing to record, it runs after a restart
         with self._store_lock:
+            if self.failure is not None:
+                return None
+            try:
+                self.store.check_present()
+            except StoreError as exc:  # deleted or replaced under us: writing on would lose every event
+                self.failure = str(exc)
+                log.error("%s; stopping", exc)
+                return None
             # The commit always completes, even when a stop was requested meanwhile: the transaction is
             # short and leaves the source consistent.
-            result, event_ids = commit(self.store, fetched, state)
-            noteworthy = self.aftermath.after_commit(self.store, source, result, event_ids)
+            noted: list[object] = []
+            result, event_ids = commit_isolated(
+                self.store, fetched, state,
+                lambda store, src, res, ids: noted.append(self.aftermath.after_commit(store, src, res, ids)))
+            noteworthy = bool(noted and noted[0])
         record = RunRecord(source_id, result.outcome, result.duration_ms, len(event_ids), result.error)
         log.info("run source=%s outcome=%s duration=%dms events=%d%s", record.source_id, record.outcome,
                  record.duration_ms, record.events, f" error={record.error!r}" if record.error else "")
@@ -326,8 +381,7 @@ class Daemon:
 
 
 def _failed_fetch(source: SourceConfig, exc: Exception) -> Fetched:
-    return Fetched(source=source, started_at=timefmt.utc_now(), outcome=Outcome.PARSE_ERROR,
-                   error=f"{type(exc).__name__}: {exc}"[:500])
+    return failed_fetch(source, exc)
 
 
 # -- the process: lock, signals, logging -------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kratom_tracker.values import Extraction
+from kratom_tracker.values import Extraction, normalized
 from kratom_tracker.vocab import Outcome
 
 if TYPE_CHECKING:
@@ -131,9 +131,10 @@ def known_types() -> list[str]:
 
 
 def run(source: SourceConfig, response: Response) -> Extraction:
-    """Run the source's extractor; a crash on hostile input is a parse-error outcome, never a traceback."""
+    """Run the source's extractor; a crash on hostile input is a parse-error outcome, never a traceback.
+    Its text comes back normalised (`values.normalized`): what looks the same is stored the same."""
     try:
-        return get(source.type).extract(source, response)
+        return normalized(get(source.type).extract(source, response))
     except RecursionError:
         return Extraction(outcome=Outcome.PARSE_ERROR, error="document nests too deeply")
     except Exception as exc:  # noqa: BLE001 - any extractor bug on a hostile page must not stop the pass

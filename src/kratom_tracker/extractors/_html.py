@@ -5,11 +5,12 @@ Comparing these lines (not the markup) is what makes markup-only and whitespace-
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 
 from lxml import etree, html
+
+from kratom_tracker import checks
 
 BLOCK_TAGS = frozenset(
     ["address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "option", "legend"]
@@ -94,7 +95,7 @@ def _collect_text(root: etree._Element, out: list[str]) -> None:
 
 
 def drop_ignored(lines: list[str], patterns: Iterable[str]) -> list[str]:
-    compiled = [re.compile(p) for p in patterns]
+    compiled = [checks.pattern(p) for p in patterns]
     if not compiled:
         return lines
     return [line for line in lines if not any(p.search(line) for p in compiled)]

@@ -78,7 +78,7 @@ class FederalRegisterExtractor(Extractor):
             return Extraction(outcome=Outcome.PARSE_ERROR, error="not a Federal Register search answer")
         if "results" not in answer and not isinstance(answer.get("count"), int):
             return Extraction(outcome=Outcome.PARSE_ERROR, error="no `results` and no `count`: not a search answer")
-        pattern = re.compile(source.options.match) if source.options.match else None
+        pattern = checks.pattern(source.options.match) if source.options.match else None
         documents = [d for d in answer.get("results", []) if isinstance(d, dict) and d.get("document_number")]
         # Public-inspection documents leave that list when they are published: not a withdrawal.
         transient = _is_public_inspection(source.url or DOCUMENTS_URL)

@@ -20,7 +20,7 @@ class FeedExtractor(Extractor):
     @dataclass(frozen=True)
     class Options:
         match: str | None = option(None, check=checks.regex, help="regex over item title and summary")
-        ignore: tuple[str, ...] = option((), check=checks.regex_list,
+        ignore: tuple[str, ...] = option((), check=checks.ignore_regex_list,
                                          help="regexes; items whose title matches are skipped")
 
     def extract(self, source: SourceConfig, response: Response) -> Extraction:
@@ -44,9 +44,9 @@ class FeedExtractor(Extractor):
             return Extraction(outcome=Outcome.EMPTY, error="the feed has no items")
         items = feed_items(entries)
         pattern = source.options.match
-        ignore = [re.compile(p) for p in source.options.ignore]
+        ignore = [checks.pattern(p) for p in source.options.ignore]
         if pattern:
-            rx = re.compile(pattern)
+            rx = checks.pattern(pattern)
             items = [i for i in items if rx.search(i.title) or rx.search(i.summary)]
         items = [i for i in items if not any(p.search(i.title) for p in ignore)]
         return Extraction(items=items)

@@ -22,7 +22,8 @@ class PageExtractor(Extractor):
     @dataclass(frozen=True)
     class Options:
         select: str = option("body", check=checks.css_selector, help="CSS selector of the part that matters")
-        ignore: tuple[str, ...] = option((), check=checks.regex_list, help="regexes; matching lines never count")
+        ignore: tuple[str, ...] = option((), check=checks.ignore_regex_list,
+                                         help="regexes; matching lines never count")
         require: str = option(_guards.DEFAULT_REQUIRE, check=_guards.require_pattern,
                               help="regex the selected text must match, else the outcome is off-topic "
                                    "(empty: no topic check)")

@@ -62,7 +62,7 @@ class WikipediaExtractor(Extractor):
                                           help="heading of the section to watch, or a list of alternative headings")
         via: str = option("raw", check=checks.one_of("raw", "api"),
                           help="raw: /wiki/Title?action=raw (robots-allowed on Wikimedia); api: /w/api.php parse")
-        ignore: tuple[str, ...] = option((), check=checks.regex_list, help="regexes; matching lines never count")
+        ignore: tuple[str, ...] = option((), check=checks.ignore_regex_list, help="regexes; matching lines never count")
 
     def request_url(self, source: SourceConfig) -> str:
         assert source.url is not None
@@ -97,7 +97,7 @@ class WikipediaExtractor(Extractor):
         too_deep = check_nesting(body)
         if too_deep:
             return Extraction(outcome=Outcome.PARSE_ERROR, error=f"section {heading!r}: {too_deep}")
-        patterns = [re.compile(p) for p in source.options.ignore]
+        patterns = [checks.pattern(p) for p in source.options.ignore]
         lines = [line for line in [heading, *wikitext_lines(body)] if not any(p.search(line) for p in patterns)]
         if len(lines) <= 1:
             return Extraction(outcome=Outcome.EMPTY, error=f"section {heading!r} has no text")

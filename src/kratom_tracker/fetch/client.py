@@ -7,12 +7,15 @@ is used."""
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.client import HTTPException
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from urllib3.exceptions import (
@@ -27,7 +30,14 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from kratom_tracker.config.model import Config, Politeness
 from kratom_tracker.fetch import deadline
-from kratom_tracker.fetch.session import Adapter, EnvironmentProxies, new_session, not_http, retry_policy
+from kratom_tracker.fetch.session import (
+    MAX_REDIRECTS,
+    Adapter,
+    EnvironmentProxies,
+    new_session,
+    not_http,
+    retry_policy,
+)
 from kratom_tracker.values import Response
 from kratom_tracker.vocab import Outcome
 
@@ -36,6 +46,8 @@ READ_CHUNK = 64 * 1024  # decoded bytes per read; a body may pass the cap by at 
 ERROR_BODY_KEPT = 2048  # of an HTTP error's body, for the fetch log
 PREPARED_KEPT = 50_000  # prepared GETs kept by URL (the sources' and their robots.txt)
 CONNECT_TIMEOUT_MAX = 10.0  # a host that takes longer to accept is as good as down
+TIMEOUT_MAX = 3600.0  # a timeout the config did not bound (or an infinite one) is held to this
+DOCUMENT_STATUSES = (200, 203)  # 206 is part of a document, 204/205 none: only these are the document
 _FAILURES = (requests.RequestException, Urllib3Error, HTTPException, OSError, ValueError)
 
 
@@ -46,27 +58,35 @@ class _HostGate:
     semaphore: threading.BoundedSemaphore
     delay: float
     lock: threading.Lock
+    aborted: threading.Event  # the Fetcher's: a stopping daemon does not wait out the politeness delay
     next_start: float = 0.0
 
     def __enter__(self) -> _HostGate:
-        self.semaphore.acquire()
+        while not self.semaphore.acquire(timeout=0.5):
+            if self.aborted.is_set():
+                raise _Aborted
         if self.delay > 0:
             with self.lock:
                 now = time.monotonic()
                 start = max(now, self.next_start)
                 self.next_start = start + self.delay
-            if start > now:
-                time.sleep(start - now)
+            if start > now and self.aborted.wait(start - now):
+                self.semaphore.release()
+                raise _Aborted
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.semaphore.release()
 
 
+_Aborted = deadline.Aborted  # the Fetcher was told to stop: at a host gate or before a request
+
+
 class _Attempt(NamedTuple):
     response: Response
     left: int  # retries left after it
     again: bool = False  # failed in the body in a way worth another request
+    target: str | None = None  # a redirect's absolute target: the fetch goes on there
 
 
 class Fetcher:
@@ -85,6 +105,7 @@ class Fetcher:
         self._robots: dict[str, tuple[float, object | None, str]] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._aborted = threading.Event()
 
     @classmethod
     def from_config(cls, config: Config) -> Fetcher:
@@ -94,59 +115,103 @@ class Fetcher:
         """Closes the kept-alive connections (a later fetch opens new ones)."""
         self._session.close()
 
+    def abort_in_flight(self) -> None:
+        """For a stopping daemon: fetches waiting at a host gate give up, and every exchange in flight in
+        this process is cut (they end as timeouts). The Fetcher is not used after this."""
+        self._aborted.set()
+        deadline.cut_all()
+
     def _gate(self, host: str) -> _HostGate:
         with self._lock:
             gate = self._gates.get(host)
             if gate is None:
                 gate = _HostGate(threading.BoundedSemaphore(self.politeness.per_host_concurrency),
-                                 self.politeness.per_host_delay, threading.Lock())
+                                 self.politeness.per_host_delay, threading.Lock(), self._aborted)
                 self._gates[host] = gate
             return gate
 
     def fetch(self, url: str, timeout: float = 30.0, max_bytes: int = 10_000_000,
               etag: str | None = None, last_modified: str | None = None,
               headers: dict[str, str] | None = None) -> Response:
-        """GET `url` politely; `headers` are added to the request (an API key header: never logged)."""
+        """GET `url` politely; `headers` are added to the request (an API key header: never logged).
+        Never raises: whatever a URL, a stored validator or a server does, the answer is a Response
+        (a failure is an outcome), so one source can never stop the others."""
         started = time.monotonic()
-        parts = urlsplit(url)
         try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
-            return Response(url=url, outcome=Outcome.CONNECTION_ERROR, error="not an http(s) URL")
-        proxies = self._proxies.for_url(parts.scheme, parts.hostname, port)
-        if self.politeness.robots:
-            allowed, why = self._robots_allows(parts.scheme, parts.netloc, url, timeout, proxies)
-            if not allowed:
-                return Response(url=url, outcome=Outcome.ROBOTS_DENIED, error=why, elapsed_ms=_ms(started))
-        headers = dict(headers or {})
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        with self._gate(parts.netloc):
-            return self._get(url, headers, timeout, max_bytes, started, proxies)
+            return self._fetch(url, _bounded(timeout), max_bytes, etag, last_modified, started, headers or {})
+        except _Aborted:
+            return Response(url=url, outcome=Outcome.CONNECTION_ERROR, error="stopped before the request",
+                            elapsed_ms=_ms(started))
+        except Exception as exc:  # noqa: BLE001 - a bug or an input nobody foresaw: this source's outcome
+            return Response(url=url, outcome=Outcome.CONNECTION_ERROR, elapsed_ms=_ms(started),
+                            error=_reason(f"request failed: {type(exc).__name__}: {exc}"))
+
+    def _fetch(self, url: str, timeout: float, max_bytes: int, etag: str | None, last_modified: str | None,
+               started: float, extra: dict[str, str]) -> Response:
+        """Each redirect is one more hop, followed here (not by requests): every hop passes the same
+        checks as the first (http(s) only, robots.txt of its host, that host's gate), and a hop to a
+        loopback, link-local or private address is refused unless the source's own address is of the
+        same kind (a public page must not be turned into a probe of the network it is fetched from)."""
+        validators = _validators(etag, last_modified)
+        home = urlsplit(url).netloc
+        origin: str | None = None
+        current, hops, left = url, 0, self.retries
+        while True:
+            parts = urlsplit(current)
+            try:
+                port = parts.port
+            except ValueError:
+                port = -1
+            if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+                if hops:
+                    return Response(url=url, outcome=Outcome.HTTP_ERROR, elapsed_ms=_ms(started),
+                                    error=_reason(f"redirected to {current!r}, not an http(s) URL"))
+                return Response(url=url, outcome=Outcome.CONNECTION_ERROR, error="not an http(s) URL")
+            if hops:  # only a redirect costs a name lookup of its own (the first hop's is the connection's)
+                origin = origin or _address_kind(urlsplit(url).hostname or "")
+                kind = _address_kind(parts.hostname)
+                if kind not in ("public", origin):
+                    return Response(url=url, outcome=Outcome.HTTP_ERROR, elapsed_ms=_ms(started),
+                                    error=_reason(f"redirect to a {kind} address refused: {current}"))
+            proxies = self._proxies.for_url(parts.scheme, parts.hostname, port)
+            if self.politeness.robots:
+                allowed, why = self._robots_allows(parts.scheme, parts.netloc, current, timeout, proxies)
+                if not allowed:
+                    return Response(url=url, final_url=current, outcome=Outcome.ROBOTS_DENIED, error=why,
+                                    elapsed_ms=_ms(started))
+            with self._gate(parts.netloc):
+                # The source's own headers (an API key) go to its own host only, never to a redirect target.
+                headers = {**extra, **validators} if parts.netloc == home else validators
+                response, target, left = self._get(current, headers, timeout, max_bytes, started, proxies, left)
+            if target is None:
+                return replace(response, url=url, final_url=current)
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                return Response(url=url, status=response.status, outcome=Outcome.HTTP_ERROR,
+                                elapsed_ms=_ms(started), error=f"more than {MAX_REDIRECTS} redirects")
+            current = target
 
     def _get(self, url: str, headers: dict[str, str], timeout: float, max_bytes: int, started: float,
-             proxies: dict[str, str]) -> Response:
-        """GET with bounded retries, `retries` more requests at most: urllib3 retries connection failures,
-        timeouts before the answer and 429/5xx (waiting as Retry-After asks, capped, or backing off);
-        this loop retries a body cut short or timed out, with the same backoff."""
-        left = self.retries
+             proxies: dict[str, str], left: int | None = None) -> tuple[Response, str | None, int]:
+        """GET with bounded retries, `retries` more requests at most for the whole fetch (every hop draws
+        on the one budget): urllib3 retries connection failures, timeouts before the answer and 429/5xx
+        (waiting as Retry-After asks, capped, or backing off); this loop retries a body cut short or
+        timed out, with the same backoff. The answer, the redirect target (None: final) and what is left."""
+        left = self.retries if left is None else left
         while True:
             attempt = self._attempt(url, headers, timeout, max_bytes, started, proxies, left)
-            if not attempt.again or attempt.left <= 0:
-                return attempt.response
+            if attempt.target is not None or not attempt.again or attempt.left <= 0 or self._aborted.is_set():
+                return attempt.response, attempt.target, attempt.left
             left = attempt.left - 1
             time.sleep(min(_backoff(self.retries - left), self.max_retry_wait))
 
     def _attempt(self, url: str, headers: dict[str, str], timeout: float, max_bytes: int, started: float,
                  proxies: dict[str, str], left: int) -> _Attempt:
-        with deadline.Limit(timeout) as limit:
+        with deadline.Limit(timeout, self._aborted) as limit:
             self._adapter.allow(left)
             try:
                 answer = self._session.send(self._request(url, headers), proxies=proxies, stream=True,
+                                            allow_redirects=False,
                                             timeout=(min(timeout, CONNECT_TIMEOUT_MAX), timeout))
             except _FAILURES as exc:  # urllib3 has retried what was worth it: nothing is left to try
                 return _Attempt(_failure(url, exc, limit.expired, started), 0)
@@ -154,7 +219,10 @@ class Fetcher:
                 left = self._adapter.left()
                 self._adapter.allow(None)
             try:
-                response, again = _receive(url, answer, max_bytes, started, limit)
+                if answer.is_redirect:
+                    target = urljoin(url, self._session.get_redirect_target(answer) or "")
+                    return _Attempt(Response(url=url, status=answer.status_code), left, target=target)
+                response, again = _receive(url, answer, max_bytes, started, limit, bool(headers))
             finally:
                 answer.close()
             return _Attempt(response, left, again)
@@ -200,8 +268,10 @@ class Fetcher:
         from protego import Protego
 
         with self._gate(urlsplit(base).netloc):
-            response = self._get(base + "/robots.txt", {}, min(timeout, 15.0), 512 * 1024, time.monotonic(),
-                                 proxies)
+            response, target, _ = self._get(base + "/robots.txt", {}, min(timeout, 15.0), 512 * 1024,
+                                            time.monotonic(), proxies)
+        if target is not None:
+            response = self._robots_redirect(base, target, timeout, proxies)
         if response.outcome is None:
             try:
                 return Protego.parse(response.text), ""
@@ -213,16 +283,107 @@ class Fetcher:
             return None, f"robots.txt answered HTTP {response.status}; not fetching until it is readable"
         return None, ""  # unreachable: let the page request fail on its own
 
+    def _robots_redirect(self, base: str, target: str, timeout: float, proxies: dict[str, str]) -> Response:
+        """robots.txt that redirects (http → https, to www.): followed on the same host, or to another
+        public host (RFC 9309 allows five hops); anything else reads as "no robots.txt"."""
+        for _ in range(MAX_REDIRECTS):
+            parts = urlsplit(target)
+            if parts.scheme not in ("http", "https") or not parts.hostname or \
+                    _address_kind(parts.hostname) not in ("public", _address_kind(urlsplit(base).hostname or "")):
+                break
+            with self._gate(parts.netloc):
+                response, next_target, _ = self._get(target, {}, min(timeout, 15.0), 512 * 1024,
+                                                     time.monotonic(), proxies)
+            if next_target is None:
+                return response
+            target = next_target
+        return Response(url=target, outcome=Outcome.HTTP_ERROR, status=404, error="robots.txt redirects away")
+
+
+def _bounded(timeout: float) -> float:
+    """A timeout the HTTP layer can use: NaN, infinite or absurd values (the config refuses them; a
+    caller may not have) become TIMEOUT_MAX, which no socket call overflows."""
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        return TIMEOUT_MAX
+    return timeout if math.isfinite(timeout) and 0 < timeout <= TIMEOUT_MAX else TIMEOUT_MAX
+
+
+def _sendable(value: str | None) -> str | None:
+    """A stored validator as it can be sent back: http.client writes header values as Latin-1, and a
+    value with a character outside it (or a line break) would fail every later request of the source;
+    such a validator is not sent (the GET is unconditional, which always works)."""
+    if not value:
+        return None
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or value != value.strip():
+        return None
+    return value
+
+
+def _validators(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if sent := _sendable(etag):
+        headers["If-None-Match"] = sent
+    if sent := _sendable(last_modified):
+        headers["If-Modified-Since"] = sent
+    return headers
+
+
+def _address_kind(hostname: str) -> str:
+    """"loopback", "link-local", "private" (RFC 1918, ULA, CGNAT, reserved, unspecified, multicast) or
+    "public", by the host's addresses (the most private one wins); a name that does not resolve is
+    "public" here and fails on connecting."""
+    try:
+        addresses = [ipaddress.ip_address(hostname.strip("[]"))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return "public"
+        addresses = []
+        for info in infos:
+            try:
+                addresses.append(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
+            except ValueError:
+                continue
+    kinds = {_kind_of(a) for a in addresses}
+    for kind in ("loopback", "link-local", "private"):
+        if kind in kinds:
+            return kind
+    return "public"
+
+
+def _kind_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link-local"
+    if address.is_private or address.is_reserved or address.is_unspecified or address.is_multicast \
+            or not address.is_global:
+        return "private"
+    return "public"
 
 
 def _receive(url: str, answer: requests.Response, max_bytes: int, started: float,
-             limit: deadline.Limit) -> tuple[Response, bool]:
+             limit: deadline.Limit, conditional: bool = True) -> tuple[Response, bool]:
     """The body of an answer whose headers have arrived, read to its end (so its connection goes back to
     the pool) or to the cap, and what it amounts to; True when a failure is worth another request."""
     status, final_url = answer.status_code, answer.url
     headers = {name.lower(): value for name, value in answer.headers.items()}
     fields: dict[str, Any] = {"url": url, "status": status, "headers": headers}
     length = headers.get("content-length", "")
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    if chunked and length:  # RFC 9112 6.3: both framings at once is an error (and a smuggling trick)
+        return Response(**fields, outcome=Outcome.HTTP_ERROR, elapsed_ms=_ms(started),
+                        error="conflicting framing: both Transfer-Encoding: chunked and Content-Length"), False
     if status != 304 and length.isdigit() and int(length) > max_bytes:  # refused before a byte of it
         return Response(**fields, outcome=Outcome.TOO_LARGE, elapsed_ms=_ms(started),
                         error=f"Content-Length exceeds the cap of {max_bytes} bytes"), False
@@ -242,14 +403,18 @@ def _receive(url: str, answer: requests.Response, max_bytes: int, started: float
     if answer.raw.length_remaining:  # urllib3 enforces Content-Length; this holds if that ever changes
         return Response(**fields, outcome=Outcome.CONNECTION_ERROR, elapsed_ms=_ms(started),
                         error=f"body cut short: {answer.raw.length_remaining} bytes missing"), True
-    if status == 304:
+    if status == 304 and conditional:
         return Response(**fields, final_url=final_url, outcome=Outcome.NOT_MODIFIED,
                         elapsed_ms=_ms(started)), False
     content = b"".join(body.chunks)
-    if not 200 <= status < 300:
+    if status == 304:
+        return Response(**fields, final_url=final_url, outcome=Outcome.HTTP_ERROR, elapsed_ms=_ms(started),
+                        error="HTTP 304 to a request that was not conditional"), False
+    if status not in DOCUMENT_STATUSES:
         return Response(**fields, final_url=final_url, body=content[:ERROR_BODY_KEPT], outcome=Outcome.HTTP_ERROR,
                         error=f"HTTP {status}", elapsed_ms=_ms(started)), False
-    return Response(**fields, final_url=final_url, body=content, elapsed_ms=_ms(started)), False
+    return Response(**fields, final_url=final_url, body=content, elapsed_ms=_ms(started),
+                    unframed=not length and not chunked), False
 
 
 class _Body:

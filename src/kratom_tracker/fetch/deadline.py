@@ -89,7 +89,19 @@ class _Watchdog:
                     exchange.expire()
 
 
+    def cut_all(self) -> None:
+        """Ends every exchange in flight now (a stopping daemon must not wait out a hung host)."""
+        with self.lock:
+            for _, _, exchange in self._heap:
+                if exchange.active:
+                    exchange.expire()
+
+
 _WATCHDOG = _Watchdog()
+
+
+def cut_all() -> None:
+    _WATCHDOG.cut_all()
 _local = threading.local()  # .timeout: the limit of this thread's fetch; .exchange: its latest exchange
 
 
@@ -98,25 +110,39 @@ class Limit:
     seconds after their request; `limit.expired` tells whether the latest one was. (A class rather than
     a @contextmanager: it is entered for every request.)"""
 
-    __slots__ = ("timeout", "_previous")
+    __slots__ = ("timeout", "aborted", "_previous", "_previous_aborted")
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, aborted: threading.Event | None = None) -> None:
         self.timeout = timeout
+        self.aborted = aborted  # once set, no new request starts under this limit (`Aborted`)
         self._previous: float | None = None
+        self._previous_aborted: threading.Event | None = None
 
     def __enter__(self) -> Limit:
         self._previous = getattr(_local, "timeout", None)
-        _local.timeout, _local.exchange = self.timeout, None
+        self._previous_aborted = getattr(_local, "aborted", None)
+        _local.timeout, _local.exchange, _local.aborted = self.timeout, None, self.aborted
         return self
 
     def __exit__(self, *exc: object) -> None:
         _WATCHDOG.finish(_local.exchange)
-        _local.timeout = self._previous
+        _local.timeout, _local.aborted = self._previous, self._previous_aborted
 
     @property
     def expired(self) -> bool:
         exchange = getattr(_local, "exchange", None)
         return exchange is not None and exchange.expired
+
+
+class Aborted(Exception):
+    """Raised instead of starting (or retrying) a request after the fetcher was told to stop. Not an
+    OSError or HTTPException, so urllib3 does not retry it."""
+
+
+def _check_aborted() -> None:
+    aborted = getattr(_local, "aborted", None)
+    if aborted is not None and aborted.is_set():
+        raise Aborted
 
 
 class _DeadlineMixin:
@@ -137,6 +163,7 @@ class _DeadlineMixin:
         _WATCHDOG.finish(self._exchange)
         _WATCHDOG.finish(getattr(_local, "exchange", None))
         self._exchange = None
+        _check_aborted()
         self._requested_at = time.monotonic()
         super().request(*args, **kwargs)  # type: ignore[misc]
 
@@ -150,7 +177,9 @@ class _DeadlineMixin:
         try:
             return super().getresponse()  # type: ignore[misc]
         except Exception as exc:
-            if exchange.expired:  # urllib3 counts (and retries) this as the read timeout it is
+            if exchange.expired:
+                _check_aborted()  # cut by a stop: not a timeout, and not to be retried
+                # urllib3 counts (and retries) this as the read timeout it is
                 raise TimeoutError(f"no complete answer within {timeout:g} s") from exc
             raise
 

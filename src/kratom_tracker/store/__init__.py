@@ -6,6 +6,7 @@ that snapshot caused and its assertions. A crash leaves either all of it or none
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 import zlib
@@ -37,12 +38,23 @@ from kratom_tracker.values import (
 )
 from kratom_tracker.vocab import EventKind, Outcome
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern, bounded for months of runs
 
 
 class StoreError(Exception):
     pass
+
+
+_OUR_TABLES = {"meta", "sources", "snapshots", "events", "fetches", "assertions", "outbox"}
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def no_database_message(path: Path, why: str = "") -> str:
@@ -284,7 +296,12 @@ def _write_region_names(db: Any, codes: Iterable[str]) -> None:
 
 # A migration gets the store's connection; `db.utils` gives sqlite-utils' table tools (`transform`,
 # `enable_fts`), loaded when a migration first needs them (migration 3 does, once per database).
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2, 3: _migration_3}
+def _migration_4(db: Any) -> None:
+    # Where a fetch ended up after its redirects (NULL: where it started, or no answer).
+    db.execute("ALTER TABLE fetches ADD COLUMN final_url TEXT")
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
 
 
 class _Connection:
@@ -325,11 +342,12 @@ class Store:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
         self.db = _Connection(conn)
+        self._identity = _file_identity(self.path)
         try:
             if not readonly:
+                self._migrate()  # first: a file that is not ours is refused before anything changes it
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                self._migrate()
             else:
                 self._check_readable(self._version())
         except sqlite3.DatabaseError as exc:  # not SQLite at all, or damaged: say so, no traceback
@@ -341,6 +359,12 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def check_present(self) -> None:
+        """Raise StoreError if the file this store opened was deleted or replaced since: writes would go
+        to a file nobody can read any more (a long-running daemon must stop, not lose events)."""
+        if self._identity is not None and _file_identity(self.path) != self._identity:
+            raise StoreError(f"the database {self.path} was deleted or replaced while in use")
 
     def __enter__(self) -> Store:
         return self
@@ -354,7 +378,23 @@ class Store:
         if self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
             return 0
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else 0
+        if not row:
+            return 0
+        text = str(row[0]).strip()
+        if not (text.isascii() and text.isdigit()):  # "2-dev", "1.5", "": not a schema this code knows
+            raise StoreError(f"{self.path} has schema_version {str(row[0])[:40]!r}, which is not a release "
+                             f"schema (a whole number up to {SCHEMA_VERSION}); not touching it")
+        return int(text)
+
+    def _refuse_foreign(self) -> None:
+        """A SQLite file with tables of some other application is not ours to set up."""
+        names = {row[0] for row in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")}
+        foreign = sorted(names - _OUR_TABLES)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise StoreError(f"{self.path} is another application's SQLite database (tables: {shown}); "
+                             "not writing to it. Point --db at a new file.")
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -375,6 +415,8 @@ class Store:
 
     def _migrate(self) -> None:
         with self.transaction():
+            if self._version() == 0:
+                self._refuse_foreign()
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             version = self._version()
             self._check_version(version)
@@ -430,6 +472,35 @@ class Store:
         row = self.db.execute("SELECT content FROM snapshots WHERE id = ?", [snapshot_id]).fetchone()
         return row[0] if row else None
 
+    def recent_versions(self, source_id: str, limit: int) -> list[str]:
+        """Hashes of the source's last `limit` kept versions, newest first (not the unconfirmed one)."""
+        return [row[0] for row in self.db.execute(
+            "SELECT hash FROM snapshots WHERE source_id = ? AND reason != 'unconfirmed' ORDER BY id DESC LIMIT ?",
+            [source_id, limit]).fetchall()]
+
+    def unconfirmed_version(self, source_id: str) -> str | None:
+        """The hash of the version a fetch held as UNCONFIRMED (at most one is kept), if any."""
+        row = self.db.execute("SELECT hash FROM snapshots WHERE source_id = ? AND reason = 'unconfirmed' "
+                              "ORDER BY id DESC LIMIT 1", [source_id]).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside an open transaction: what the block wrote is undone if it raises (the transaction
+        itself goes on, so one source's failure does not take its batch with it)."""
+        if not self.db.conn.in_transaction:
+            with self.transaction():
+                yield
+            return
+        self.db.execute("SAVEPOINT source")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO source")
+            self.db.execute("RELEASE source")
+            raise
+        self.db.execute("RELEASE source")
+
     def save_result(self, source: SourceConfig, result: SourceResult) -> list[int]:
         """Write one run of one source in one transaction (or inside the open `batch`); returns the ids
         of the events written."""
@@ -464,12 +535,22 @@ class Store:
         )
         snapshot_id = None
         if result.snapshot is not None and result.snapshot_hash is not None:
-            reason = "initial" if result.outcome == Outcome.INITIAL else ("change" if result.events else "quiet")
+            # An unconfirmed version is kept to be recognised next time, never pointed at; one at most.
+            exec_("DELETE FROM snapshots WHERE source_id = ? AND reason = 'unconfirmed' AND hash != ?",
+                  [source.id, result.snapshot_hash])
+            unconfirmed = result.outcome == Outcome.UNCONFIRMED
+            reason = ("unconfirmed" if unconfirmed else "initial" if result.outcome == Outcome.INITIAL
+                      else "change" if result.events else "quiet")
             cursor = exec_("INSERT OR IGNORE INTO snapshots (source_id, hash, content, created_at, reason) "
                            "VALUES (?,?,?,?,?)", [source.id, result.snapshot_hash, result.snapshot, now, reason])
-            snapshot_id = cursor.lastrowid if cursor.rowcount == 1 else exec_(  # else: a version seen before
+            if cursor.rowcount != 1 and not unconfirmed:  # a version seen before; confirmed if it was held
+                exec_("UPDATE snapshots SET reason = ? WHERE source_id = ? AND hash = ? AND reason = "
+                      "'unconfirmed'", [reason, source.id, result.snapshot_hash])
+            snapshot_id = None if unconfirmed else cursor.lastrowid if cursor.rowcount == 1 else exec_(
                 "SELECT id FROM snapshots WHERE source_id = ? AND hash = ?", [source.id, result.snapshot_hash]
             ).fetchone()[0]
+        elif not result.failed:
+            exec_("DELETE FROM snapshots WHERE source_id = ? AND reason = 'unconfirmed'", [source.id])
         event_ids = []
         status_events = any(e.kind == EventKind.STATUS for e in result.events)
         evidence = self._keep_evidence(result.evidence, now) if result.evidence and status_events else None
@@ -488,10 +569,10 @@ class Store:
                             *(a.jurisdiction for a in result.assertions or ())})
         self._update_source_row(source.id, result, snapshot_id, now)
         exec_(
-            "INSERT INTO fetches (source_id, started_at, duration_ms, outcome, http_status, error, bytes, events) "
-            "VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO fetches (source_id, started_at, duration_ms, outcome, http_status, error, bytes, events, "
+            "final_url) VALUES (?,?,?,?,?,?,?,?,?)",
             [source.id, now, result.duration_ms, result.outcome, result.http_status, result.error or None,
-             result.bytes, len(event_ids)],
+             result.bytes, len(event_ids), result.final_url or None],
         )
         exec_("DELETE FROM fetches WHERE source_id = ? AND id <= (SELECT id FROM fetches WHERE source_id = ? "
               "ORDER BY id DESC LIMIT 1 OFFSET ?)", [source.id, source.id, FETCH_LOG_KEEP])

@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
@@ -408,6 +409,9 @@ def _health_changed(settings: ServerSettings) -> datetime | None:
 def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(
         title="kratom-tracker", version=__version__, docs_url=None, redoc_url=None,
+        # Starlette's own trailing-slash redirect builds an absolute Location from the Host header (a
+        # forged Host makes it point anywhere); `trailing_slash` below answers with a relative one.
+        redirect_slashes=False,
         description="Read API over the changes kratom-tracker recorded: status per region, changes, source "
                     "health. Feeds at /feeds/, a dashboard at /.",
     )
@@ -418,6 +422,18 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("kratom_tracker", "static")]), name="static")
     _install_error_handlers(app)
     embeds.install(app, settings, sys.modules[__name__])
+
+    @app.middleware("http")
+    async def trailing_slash(request: Request, call_next):
+        response = await call_next(request)
+        path = request.url.path
+        if response.status_code == 404 and len(path) > 1 and path.endswith("/") and request.method in ("GET", "HEAD"):
+            # A path-only Location (one leading slash: "//host" would be another site), never the Host header.
+            target = "/" + path.strip("/")
+            if request.url.query:
+                target += "?" + request.url.query
+            return RedirectResponse(quote(target, safe="/?&=%:@!$'()*+,;~-._"), status_code=307)
+        return response
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
