@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sqlite3
 from collections.abc import Sequence
 
 from kratom_tracker import __version__
@@ -109,7 +108,7 @@ def _silence_stdout() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from kratom_tracker.regions import UnknownRegion
-    from kratom_tracker.store import StoreError
+    from kratom_tracker.store import DatabaseFailure, StoreError
 
     try:
         return args.handler(args)
@@ -118,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         err(f"error: {exc}")
         return EXIT_NOTHING_RAN
-    except sqlite3.Error as exc:  # disk full, a damaged page, an I/O error: what was written is committed
+    except DatabaseFailure as exc:  # disk full, a damaged page, an I/O error: what was written is committed
         err(f"error: the database failed: {exc}. Nothing of the failed step was written; free space or "
             "restore the file, then run again.")
         return EXIT_NOTHING_RAN

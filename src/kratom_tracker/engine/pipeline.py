@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict, deque
@@ -22,7 +21,7 @@ from kratom_tracker.detect import cap_events, detect, mass_withdrawal
 from kratom_tracker.extractors import run as extract
 from kratom_tracker.fetch.client import Fetcher
 from kratom_tracker.privacy import redact_values
-from kratom_tracker.store import SourceState, Store
+from kratom_tracker.store import DatabaseFailure, SourceState, Store
 from kratom_tracker.timefmt import utc_now
 from kratom_tracker.values import EvidenceDocument, Extraction, Response, SourceResult, sha256_hex
 from kratom_tracker.vocab import EventKind, Outcome
@@ -212,7 +211,7 @@ def commit_isolated(store: Store, fetched: Fetched, state: SourceState,
             if after_commit is not None:
                 after_commit(store, fetched.source, result, event_ids)
             return result, event_ids
-    except sqlite3.Error:
+    except DatabaseFailure:
         raise
     except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the pass
         failed = failed_fetch(fetched.source, exc, fetched.started_at)

@@ -46,6 +46,11 @@ class StoreError(Exception):
     pass
 
 
+# What a failing database raises (disk full, I/O error, a damaged page): callers outside the store name it
+# by this, so they need not know the backend.
+DatabaseFailure = sqlite3.Error
+
+
 _OUR_TABLES = {"meta", "sources", "snapshots", "events", "fetches", "assertions", "outbox"}
 
 
