@@ -531,7 +531,10 @@ def test_a_redirect_to_another_host_records_the_final_url(hostile, tmp_path, cap
         _collect(sources, db, capsys)
         hostile.set("/doc", Reply(status=301, headers=(("Location", other.url("/elsewhere")),)))
         _collect(sources, db, capsys)
-        assert _last(db)[0] == "changed"
+        # Followed (robots.txt of the other host read first) and recorded, but a page that now redirects
+        # elsewhere is not the page watched: the outcome says `moved` and no event is written.
+        assert _last(db)[0] == "moved"
+        assert _db(db, "SELECT COUNT(*) FROM events") == [(0,)]
         assert _db(db, "SELECT final_url FROM fetches ORDER BY id DESC LIMIT 1") == [(other.url("/elsewhere"),)]
         assert len(other.requests_to("/robots.txt")) == 1  # its own robots.txt was read first
 
@@ -549,7 +552,8 @@ def test_a_redirect_chain_of_five_is_followed_and_a_sixth_refused(hostile, tmp_p
     assert _last(db)[0] == "http-error" and _db(db, "SELECT COUNT(*) FROM events") == [(0,)]
     hostile.set("/doc", Reply(status=302, headers=(("Location", "/hop2"),)))  # 5 redirects
     _collect(sources, db, capsys)
-    assert _last(db)[0] == "changed"
+    assert _last(db)[0] == "moved"  # followed to the end (not refused), and the end is another path
+    assert _db(db, "SELECT final_url FROM fetches ORDER BY id DESC LIMIT 1") == [(hostile.url("/hop6"),)]
 
 
 def _feed_of(count: int, scheme: str = "http", host: str = "example.org", slash: str = "") -> bytes:

@@ -137,6 +137,10 @@ def test_a_vetoed_bill_stops_being_pending(site, tmp_path, monkeypatch):
     site.set("/bills", _answer(_bill(PASSED_BOTH + [_action(5, GOVERNOR, "Vetoed by Governor", "2026-04-01",
                                                            "executive-veto")])), content_type="application/json")
     assert collect(sources, db) == 0
+    # A status falling back to unknown waits for a second look (reliability: an empty or cut answer must
+    # not read as a withdrawal); the same answer again confirms it.
+    assert not [e for e in stored_events(db) if e["kind"] == "status"]
+    assert collect(sources, db) == 0
     events = stored_events(db)
     status = next(e for e in events if e["kind"] == "status")
     assert status["data"]["old_status"] == "pending" and status["data"]["new_status"] == "unknown"

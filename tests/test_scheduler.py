@@ -408,7 +408,7 @@ def test_a_last_fetch_in_the_future_runs_now_and_shows_stale(site, tmp_path):
     future = {"a": SourceState(last_fetch_at="2027-06-01T12:00:00Z", last_success_at="2027-06-01T12:00:00Z")}
     planned = scheduler.first_run_times([source], future, now)
     assert now <= planned["a"] <= now + timedelta(seconds=scheduler.STARTUP_SPREAD)
-    site.set("/a", html_page("<p>a</p>"))
+    site.set("/a", html_page("<p>kratom: a</p>"))
     sources = write_sources(tmp_path, page_sources(site, [("a", "/a", "1h")]))
     assert run_cli("collect", "--sources", str(sources), "--db", str(tmp_path / "t.db"), "--quiet") == 0
     with sqlite3.connect(tmp_path / "t.db") as conn:

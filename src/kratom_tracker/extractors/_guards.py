@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from kratom_tracker import checks
+from kratom_tracker.charset import normalize_text
 from kratom_tracker.extractors._html import SKIP_TAGS, text_lines
 from kratom_tracker.values import Extraction, Response
 from kratom_tracker.vocab import Outcome
@@ -57,7 +58,8 @@ def topic_found(lines: Iterable[str], pattern: str) -> bool:
     if not pattern:
         return True
     rx = _compiled(pattern)
-    return any(rx.search(line) for line in lines)
+    # On the text as it is compared: "Kra\u200dtom" (a zero-width joiner inside) still names the topic.
+    return any(rx.search(normalize_text(line)) for line in lines)
 
 
 def off_topic(pattern: str, where: str) -> Extraction:
