@@ -254,7 +254,16 @@ def test_api_check(db, site):
     answer = client.post("/api/check", json={"text": "Check your local laws.", "regions": ["US-FL"]})
     assert answer.json()["claims"][0]["suggestion"]["regions"][0]["code"] == "US-FL"
     site.set("/guide", CONCRETE)
-    assert client.post("/api/check", json={"url": site.url("/guide")}).json()["summary"]["stale"] == 2
+    # The URL is the caller's choice: by default only public addresses are fetched (the server is no probe
+    # of its own network); an operator allows private ones with `serve --check-private-urls`.
+    refused = client.post("/api/check", json={"url": site.url("/guide")})
+    assert refused.status_code == 400 and "loopback address refused" in refused.json()["error"]
+    assert not site.requests_to("/guide")
+    for url in ("http://10.0.0.1/admin", "http://169.254.169.254/latest/meta-data/", "http://[::1]:9/"):
+        answer = client.post("/api/check", json={"url": url})
+        assert answer.status_code == 400 and "address refused" in answer.json()["error"], url
+    trusting = TestClient(create_app(ServerSettings(db=db, check_private_urls=True)))
+    assert trusting.post("/api/check", json={"url": site.url("/guide")}).json()["summary"]["stale"] == 2
     assert client.post("/api/check", json={}).status_code == 400
     assert client.post("/api/check", json={"text": "x", "html": "y"}).status_code == 400
     assert client.post("/api/check", json={"url": "/etc/passwd"}).status_code == 422  # never a server file
@@ -343,3 +352,145 @@ articles:
     assert any("Kratom for back pain" in row[2] for row in outbox)
     assert collect(sources, db) == 0  # nothing new: the article events are once-only
     assert len([e for e in stored_events(db) if e["kind"] == "article"]) == 2
+
+
+# -- an article that changes is checked again --------------------------------------------------------------
+
+GUIDE = "<html><body><h1>Kratom guide</h1><p>Kratom is legal in Florida.</p><p>Kratom is banned in Alabama.</p>{}</body></html>"
+
+
+def _watched_setup(tmp_path: Path, articles: str) -> Path:
+    (tmp_path / "baseline.csv").write_text(BASELINE, encoding="utf-8")
+    return write_sources(tmp_path, "sources:\n  - id: baseline\n    name: Baseline\n    type: baseline\n"
+                                   "    path: baseline.csv\n    jurisdiction: US\narticles:\n" + articles)
+
+
+def _article_events(db: Path) -> list[dict]:
+    return [e for e in stored_events(db) if e["kind"] == "article"]
+
+
+def _watched_row(db: Path, article_id: str):
+    with Store(db, readonly=True) as store:
+        return store.watched_article(article_id)
+
+
+def test_an_edited_article_is_checked_again_and_only_new_claims_are_news(tmp_path):
+    page = tmp_path / "guide.html"
+    page.write_text(GUIDE.format(""), encoding="utf-8")
+    sources = _watched_setup(tmp_path, "  - path: guide.html\n    name: Kratom guide\n")
+    db = tmp_path / "tracker.db"
+    assert collect(sources, db) == 0
+    assert _article_events(db) == []  # both claims agree with the law in force
+    first = _watched_row(db, "kratom-guide")
+    assert first.sha256 and first.title == "Kratom guide" and len(first.claims) == 1 and first.last_error is None
+    assert collect(sources, db) == 0 and _article_events(db) == []  # the same text: nothing to say
+
+    page.write_text(GUIDE.format("<p>Kratom is legal in Alabama.</p>"), encoding="utf-8")  # an edit brings a wrong claim
+    assert collect(sources, db) == 0
+    [event] = _article_events(db)
+    assert event["jurisdiction"] == "US-AL" and event["source_id"] == "article:kratom-guide"
+    assert event["summary"].startswith("Your page 'Kratom guide' changed; it now says “Kratom is legal in Alabama.” "
+                                       "about Alabama: contradicted")
+    assert event["data"]["first_reading"] is False and event["data"]["citation"]["url"].startswith("https://alison")
+    assert _watched_row(db, "kratom-guide").sha256 != first.sha256
+
+    quiet_edits = [
+        GUIDE.format("<p>Kratom is legal in Alabama.</p><script>var x = 'kratom is banned in Ohio';</script>"),  # markup only
+        GUIDE.format("<p>Kratom is legal in Alabama.</p><p>Our shop opens at nine.</p>"),  # no new claim
+        GUIDE.format(""),  # the wrong claim removed...
+        GUIDE.format("<p>Kratom is legal in Alabama.</p>"),  # ...and back: said already, within the last versions
+    ]
+    for text in quiet_edits:
+        page.write_text(text, encoding="utf-8")
+        assert collect(sources, db) == 0
+        assert len(_article_events(db)) == 1, text
+
+    page.write_text("", encoding="utf-8")  # a broken reading is an outcome, not a version
+    assert collect(sources, db) == 0 and len(_article_events(db)) == 1
+    broken = _watched_row(db, "kratom-guide")
+    assert "no text found" in broken.last_error and broken.sha256 is not None
+    page.write_text(GUIDE.format("<p>Kratom is legal in Alabama.</p>"), encoding="utf-8")
+    assert collect(sources, db) == 0 and len(_article_events(db)) == 1  # back as it was: still nothing new
+    assert _watched_row(db, "kratom-guide").last_error is None
+
+    page.write_text(GUIDE.format("<p>Kratom is legal in Indiana.</p><p>Kratom is legal in Alabama.</p>"), encoding="utf-8")
+    assert collect(sources, db) == 0
+    newest = _article_events(db)[-1]
+    assert len(_article_events(db)) == 2 and newest["jurisdiction"] == "US-IN"  # only the claim this edit brought
+
+
+def test_a_url_article_read_first_with_a_wrong_claim_is_news_and_read_after_the_pass(tmp_path, site):
+    site.set("/guide", GUIDE.format("<p>7-OH is legal in Florida.</p>"))  # 7-OH: Schedule I in this baseline
+    sources = _watched_setup(tmp_path, f"  - url: {site.url('/guide')}\n    name: Guide\n    regions: [US-FL]\n")
+    db = tmp_path / "tracker.db"
+    config = load(sources)
+    reads_during_pass = []
+
+    def on_result(_result) -> None:  # called in the writer, after each source's commit
+        reads_during_pass.append(len(site.requests_to("/guide")))
+
+    from kratom_tracker.engine.runner import collect as run_collect
+
+    with Store(db) as store:
+        summary = run_collect(config, store, config.sources, on_result=on_result)
+    assert reads_during_pass == [0]  # the article is never fetched inside a source's commit
+    assert len(site.requests_to("/guide")) == 1
+    [event] = _article_events(db)
+    assert event["id"] in summary.event_ids
+    assert event["summary"].startswith("Your page 'Guide' says “7-OH is legal in Florida.” about Florida: stale")
+    assert event["data"]["first_reading"] is True and event["url"] == site.url("/guide")
+
+    site.set("/guide", "oops", status=500)
+    assert collect(sources, db) == 0 and len(_article_events(db)) == 1
+    assert "500" in _watched_row(db, "guide").last_error
+
+
+def test_the_daemon_reads_an_article_again_when_its_interval_has_passed(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from kratom_tracker.engine import watch
+
+    page = tmp_path / "guide.html"
+    page.write_text(GUIDE.format(""), encoding="utf-8")
+    sources = _watched_setup(tmp_path, "  - path: guide.html\n    name: Kratom guide\n    interval: 6h\n")
+    config = load(sources)
+    assert config.articles[0].interval == 6 * 3600
+    reads: list[str] = []
+
+    def read(watched):
+        reads.append(watched.id)
+        return load_article(watched.path)
+
+    start = datetime.now(UTC)
+    with Store(tmp_path / "tracker.db") as store:
+        assert watch.articles_due(config, store, start)
+        watch.article_events(config, store, [], read=read, only_due=True, now=start)
+        assert reads == ["kratom-guide"] and not watch.articles_due(config, store, start + timedelta(hours=5))
+        watch.article_events(config, store, [], read=read, only_due=True, now=start + timedelta(hours=5))
+        assert reads == ["kratom-guide"]  # not due yet
+        later = start + timedelta(hours=7)
+        assert watch.articles_due(config, store, later)
+        watch.article_events(config, store, [], read=read, only_due=True, now=later)
+        assert reads == ["kratom-guide"] * 2
+
+
+def test_collect_and_the_daemon_republish_the_embeds(tmp_path):
+    from kratom_tracker.engine.scheduler import Daemon
+
+    (tmp_path / "baseline.csv").write_text(BASELINE, encoding="utf-8")
+    sources = write_sources(tmp_path, "sources:\n  - id: baseline\n    name: Baseline\n    type: baseline\n"
+                                      "    path: baseline.csv\n    jurisdiction: US\n")
+    db = tmp_path / "tracker.db"
+    embeds = tmp_path / "site"
+    assert run_cli("collect", "--sources", str(sources), "--db", str(db), "--quiet", "--embeds", str(embeds)) == 0
+    florida = embeds / "embed" / "US-FL.html"
+    assert florida.is_file() and "Schedule I above 1 mg/g" in florida.read_text(encoding="utf-8")
+    assert (embeds / "map" / "us.svg").is_file()
+    florida.unlink()
+    daemon = Daemon(load(sources), db, tmp_path / "feeds", embeds)
+    try:
+        daemon._publish()  # what the publisher thread runs after changes
+    finally:
+        daemon.store.close()
+        daemon.fetcher.close()
+    assert florida.is_file() and (tmp_path / "feeds" / "all.atom").is_file()

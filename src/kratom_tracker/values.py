@@ -424,6 +424,22 @@ class FailureState:
 
 
 @dataclass(frozen=True)
+class WatchedArticle:
+    """A watched article's last reading: its text's SHA-256, the claim fingerprints of its last versions
+    (newest first; a claim found in none of them is one the latest edit brought), when it was last read,
+    when its text last changed, and why the last reading failed (None when it did not)."""
+
+    id: str
+    location: str
+    title: str | None = None
+    sha256: str | None = None
+    claims: tuple[tuple[str, ...], ...] = ()
+    checked_at: str | None = None
+    changed_at: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     id: int
     title: str

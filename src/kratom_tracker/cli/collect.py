@@ -1,5 +1,5 @@
 """`collect`: one pass over the sources, with the same after-commit path as the daemon (notifications,
-failing/recovered notices, and feeds when --feeds is given)."""
+failing/recovered notices, watched articles, and feeds/embeds when --feeds/--embeds is given)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     with_db(p)
     p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
     p.add_argument("--feeds", metavar="DIR", help="also republish the feeds into DIR after the pass")
+    p.add_argument("--embeds", metavar="DIR", help="also republish the embeds and maps into DIR after the pass "
+                                                   "(the files `publish --embeds` writes; only changed ones)")
     return p
 
 
@@ -37,20 +39,23 @@ def run(args: argparse.Namespace) -> int:
         err("no enabled sources to collect")
         return EXIT_NOTHING_RAN
     with Store(database(args)) as store:
-        summary = collect_with_progress(config, store, sources, quiet=args.quiet, feeds_dir=args.feeds)
+        summary = collect_with_progress(config, store, sources, quiet=args.quiet, feeds_dir=args.feeds,
+                                        embeds_dir=args.embeds)
     print_summary(summary)
     return EXIT_OK if len(summary.failed) < len(summary.results) else EXIT_NOTHING_RAN
 
 
 def collect_with_progress(config: Config, store: Store, sources: list[SourceConfig], quiet: bool = False,
-                          feeds_dir: str | Path | None = None) -> PassSummary:
+                          feeds_dir: str | Path | None = None, embeds_dir: str | Path | None = None) -> PassSummary:
     """One pass with a progress bar on a terminal (nothing when quiet or when stderr is not a terminal),
-    then the after-pass work the daemon does too (notifications; feeds when `feeds_dir` is given)."""
+    then the after-pass work the daemon does too (watched articles, notifications; feeds and embeds when
+    their folders are given)."""
     from kratom_tracker.engine.runner import collect
 
     feeds = Path(feeds_dir) if feeds_dir else None
+    embeds = Path(embeds_dir) if embeds_dir else None
     if quiet:
-        return collect(config, store, sources, feeds_dir=feeds)
+        return collect(config, store, sources, feeds_dir=feeds, embeds_dir=embeds)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = make_console(stderr=True)
@@ -66,7 +71,7 @@ def collect_with_progress(config: Config, store: Store, sources: list[SourceConf
                                        + (f" ({result.error})" if result.error else ""), markup=True,
                                        highlight=False)
 
-        return collect(config, store, sources, feeds_dir=feeds, on_result=on_result)
+        return collect(config, store, sources, feeds_dir=feeds, on_result=on_result, embeds_dir=embeds)
 
 
 def print_summary(summary: PassSummary) -> None:

@@ -30,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     with_db(p)
     p.add_argument("--feeds", metavar="DIR", default=DEFAULT_FEEDS,
                    help=f"where feeds are republished after changes (default: {DEFAULT_FEEDS})")
+    p.add_argument("--embeds", metavar="DIR", help="also republish the embeds and maps (embed/, map/) into DIR "
+                                                   "after changes, for static hosting (default: not written)")
     return p
 
 
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
     try:
-        daemon = Daemon(config, db, Path(feeds))
+        daemon = Daemon(config, db, Path(feeds), Path(args.embeds) if args.embeds else None)
         daemon.start()
         while not asked["stop"] and daemon.failure is None:
             time.sleep(0.2)  # signal handlers only set flags; the work happens here, in the main thread

@@ -22,6 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     p.add_argument("--feeds", metavar="DIR", help="ignored (kept for old scripts): the server renders the feeds "
                                                   "from the database, the same bytes `publish` writes")
+    p.add_argument("--check-private-urls", action="store_true",
+                   help="let POST /api/check fetch URLs on loopback, link-local and private addresses (default: "
+                        "refused, so callers cannot make the server probe its own network)")
     return p
 
 
@@ -33,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: use a port from 1 to 65535")
     path = sources_path(getattr(args, "sources", None))
-    settings = ServerSettings(db=database(args), config=load(path) if path.exists() else None)
+    settings = ServerSettings(db=database(args), config=load(path) if path.exists() else None,
+                              check_private_urls=args.check_private_urls)
     require_database(settings.db)  # refuse at start: a server over nothing would only answer 503s
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}, reachable from other machines", file=sys.stderr)

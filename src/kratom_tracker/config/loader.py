@@ -13,6 +13,7 @@ import yaml
 from kratom_tracker import checks, shipped
 from kratom_tracker.config import cache
 from kratom_tracker.config.model import (
+    DEFAULT_ARTICLE_INTERVAL,
     DEFAULT_USER_AGENT,
     DIGEST_PERIODS,
     INTERVAL_MAX,
@@ -403,7 +404,8 @@ class _Validator:
 
     def articles(self, value: Any, notify: Any) -> list[ArticleConfig]:
         """`articles:` — each a URL or a file (`url:` or `path:`, or just the text), an optional `name`,
-        `regions` (codes) and `notify` (names of notify targets: the article's maintainers)."""
+        `regions` (codes), `notify` (names of notify targets: the article's maintainers) and `interval`
+        (how often the daemon reads it again to notice its edits)."""
         from kratom_tracker import regions
 
         if value is None:
@@ -419,7 +421,7 @@ class _Validator:
             at = ("articles", index)
             if isinstance(raw, str):
                 raw = {"url": raw} if "://" in raw else {"path": raw}
-            item = self._mapping(raw, at, {"url", "path", "name", "regions", "notify", "id"})
+            item = self._mapping(raw, at, {"url", "path", "name", "regions", "notify", "id", "interval"})
             url, path = item.get("url"), item.get("path")
             if (url is None) == (path is None):
                 self.fail(at, "give exactly one of `url:` (http or https) or `path:` (a file)")
@@ -451,9 +453,11 @@ class _Validator:
                 self.fail(at, f"duplicate article id {ident!r}; give each an `id:`")
                 continue
             seen.add(ident)
+            interval = self._value(at + ("interval",), item.get("interval", DEFAULT_ARTICLE_INTERVAL), _interval,
+                                   DEFAULT_ARTICLE_INTERVAL)
             out.append(ArticleConfig(id=ident, name=str(name), url=url, path=path if url is None else None,
                                      regions=tuple(str(r) for r in region_list), notify=tuple(map(str, maintainers)),
-                                     line=self.lines.get(at, 0)))
+                                     interval=interval, line=self.lines.get(at, 0)))
         return out
 
     def scheduler(self, value: Any, defaults: dict[str, Any]) -> SchedulerSettings:

@@ -19,6 +19,9 @@ DEFAULT_USER_AGENT = "kratom-tracker/0.1 (+https://github.com/kratom-tracker/kra
 DEFAULT_FEEDS = "data/feeds"
 DEFAULT_GC_KEEP_FETCHES = 200  # `gc` keeps this many fetch outcomes per source (the store's own log cap)
 DEFAULT_JITTER = 0.1  # fraction of a source's interval, when `scheduler.jitter` is not set
+# A watched article is read again this often by the daemon (and on every `collect`) to notice its edits;
+# a status change that touches it has it read at once whatever the interval.
+DEFAULT_ARTICLE_INTERVAL = 12 * 3600.0
 # A document equal to one of the source's last COMPARED_VERSIONS versions is not a change (a page that
 # alternates between two versions, a load balancer with one stale node), as urlwatch's compared_versions.
 COMPARED_VERSIONS = 3
@@ -124,6 +127,7 @@ class ArticleConfig:
     path: str | None = None  # resolved against the folder of sources.yaml
     regions: tuple[str, ...] = ()
     notify: tuple[str, ...] = ()
+    interval: float = DEFAULT_ARTICLE_INTERVAL  # how often the daemon reads it again
     line: int = 0
 
     @property

@@ -13,13 +13,14 @@ from kratom_tracker.values import SourceResult
 
 
 def collect(config: Config, store: Store, sources: list[SourceConfig], feeds_dir: Path | None = None,
-            on_result: Callable[[SourceResult], None] | None = None) -> PassSummary:
+            on_result: Callable[[SourceResult], None] | None = None, embeds_dir: Path | None = None) -> PassSummary:
     """Fetch, extract, detect and store `sources`; after each commit queue what is due (notifications,
     failing/recovered notices); after the pass run the calendar tick once (answers that changed because a
-    date passed: a `collect` from cron is the scheduler of a machine without the daemon), then deliver
-    what is queued and, with `feeds_dir`, republish the feeds."""
+    date passed: a `collect` from cron is the scheduler of a machine without the daemon), read every
+    watched article (its own edits, and the status changes that touch it), then deliver what is queued
+    and, with `feeds_dir` / `embeds_dir`, republish the feeds / the embeds and maps."""
     aftermath = Aftermath(lambda: config)
     summary = run_pass(config, store, sources, on_result=on_result, after_commit=aftermath.after_commit)
     summary.event_ids.extend(aftermath.calendar_tick(store))
-    aftermath.after_pass(store, feeds_dir)
+    summary.event_ids.extend(aftermath.after_pass(store, feeds_dir, embeds_dir))
     return summary

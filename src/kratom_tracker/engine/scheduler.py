@@ -51,6 +51,10 @@ CALENDAR_JOB_ID = "~calendar"
 # The calendar tick acts once a day (it keeps the last day it handled), but is checked hourly: a machine
 # asleep or a daemon stopped at midnight still hears of the new day within the hour.
 CALENDAR_CHECK_EVERY = 3600.0
+# Watched articles are read by the publisher thread; this tick only asks whether one is due (its own
+# `interval`, 12 h by default), so an article's edit is noticed within its interval plus this.
+ARTICLES_JOB_ID = "~articles"
+ARTICLES_CHECK_EVERY = 600.0
 
 
 # -- when each source runs --------------------------------------------------------------------------
@@ -179,10 +183,11 @@ class RunRecord:
 class Daemon:
     """The scheduler without the process concerns (signals, lock, logging), so tests can drive it."""
 
-    def __init__(self, config: Config, db: Path, feeds_dir: Path | None):
+    def __init__(self, config: Config, db: Path, feeds_dir: Path | None, embeds_dir: Path | None = None):
         self.config = config
         self.db = Path(db)
         self.feeds_dir = feeds_dir
+        self.embeds_dir = embeds_dir
         self.store = Store(self.db)
         self._store_lock = threading.Lock()  # one connection shared by the job threads: one user at a time
         self.fetcher = Fetcher.from_config(config)
@@ -190,7 +195,7 @@ class Daemon:
         # not at the swap (closing at the swap would cut those runs; never closing leaked their pools).
         self._retired: list[Fetcher] = []
         self._extract_gate = threading.Lock()  # see pipeline.fetch_and_extract
-        self.aftermath = Aftermath(lambda: self.config)
+        self.aftermath = Aftermath(lambda: self.config, only_due_articles=True)
         self.publisher = CoalescingPublisher(self._publish, lambda: self.config.scheduler.publish_delay)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=config.fetch.workers)},
@@ -216,6 +221,8 @@ class Daemon:
                                id=RETRY_JOB_ID)
         self.scheduler.add_job(self.calendar_tick, "interval", seconds=CALENDAR_CHECK_EVERY, id=CALENDAR_JOB_ID,
                                next_run_time=datetime.now(UTC))  # and once at start: catch up missed days
+        self.scheduler.add_job(self._articles_tick, "interval", seconds=ARTICLES_CHECK_EVERY, id=ARTICLES_JOB_ID,
+                               next_run_time=datetime.now(UTC))
         self.publisher.start()
         if has_events and self.feeds_dir is not None and not (self.feeds_dir / "all.atom").exists():
             self.publisher.request()  # feeds missing (first start, or a crash before publishing)
@@ -362,6 +369,16 @@ class Daemon:
             self.publisher.request()
         return event_ids
 
+    def _articles_tick(self) -> None:
+        """Ask the publisher to read the watched articles whose interval has passed (it reads them itself,
+        off the writer's lock)."""
+        if self._stopping.is_set() or not self.config.articles:
+            return
+        with self._store_lock:
+            due = self.aftermath.articles_due(self.store)
+        if due:
+            self.publisher.request()
+
     def _retry_pending_notifications(self) -> None:
         """Messages a notifier refused stay in the outbox; without new changes nothing would retry them.
         The same tick sends a digest whose period is over (the publisher's pass queues it)."""
@@ -377,7 +394,7 @@ class Daemon:
 
     def _publish(self) -> None:
         with Store(self.db) as store:
-            self.aftermath.after_pass(store, self.feeds_dir)
+            self.aftermath.after_pass(store, self.feeds_dir, self.embeds_dir)
 
 
 def _failed_fetch(source: SourceConfig, exc: Exception) -> Fetched:

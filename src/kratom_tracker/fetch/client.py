@@ -92,8 +92,13 @@ class _Attempt(NamedTuple):
 class Fetcher:
     """Thread-safe; one per process so per-host limits hold across every caller (collect, daemon)."""
 
-    def __init__(self, user_agent: str, politeness: Politeness, retries: int = 2, max_retry_wait: float = 30.0):
+    def __init__(self, user_agent: str, politeness: Politeness, retries: int = 2, max_retry_wait: float = 30.0,
+                 public_only: bool = False):
+        """`public_only`: every hop, the first one included, must resolve to public addresses only; for
+        URLs chosen by someone else (POST /api/check), so the server cannot be made to probe its own
+        network (cloud metadata at 169.254.169.254, an admin page on 10.0.0.1, a service on loopback)."""
         self.user_agent = user_agent
+        self.public_only = public_only
         self.politeness = politeness
         self.retries = retries
         self.max_retry_wait = max_retry_wait
@@ -167,7 +172,13 @@ class Fetcher:
                     return Response(url=url, outcome=Outcome.HTTP_ERROR, elapsed_ms=_ms(started),
                                     error=_reason(f"redirected to {current!r}, not an http(s) URL"))
                 return Response(url=url, outcome=Outcome.CONNECTION_ERROR, error="not an http(s) URL")
-            if hops:  # only a redirect costs a name lookup of its own (the first hop's is the connection's)
+            if self.public_only:
+                kind = _address_kind(parts.hostname)
+                if kind != "public":
+                    return Response(url=url, outcome=Outcome.HTTP_ERROR, elapsed_ms=_ms(started),
+                                    error=_reason(f"{'redirect to ' if hops else ''}a {kind} address refused: "
+                                                  f"{current}"))
+            elif hops:  # only a redirect costs a name lookup of its own (the first hop's is the connection's)
                 origin = origin or _address_kind(urlsplit(url).hostname or "")
                 kind = _address_kind(parts.hostname)
                 if kind not in ("public", origin):

@@ -35,10 +35,11 @@ from kratom_tracker.values import (
     SourceHealth,
     SourceResult,
     StoredAssertion,
+    WatchedArticle,
 )
 from kratom_tracker.vocab import EventKind, Outcome
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 FETCH_LOG_KEEP = 200  # fetch outcomes kept per source; enough to see a pattern, bounded for months of runs
 
 
@@ -306,7 +307,22 @@ def _migration_4(db: Any) -> None:
     db.execute("ALTER TABLE fetches ADD COLUMN final_url TEXT")
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5(db: Any) -> None:
+    # A watched article's last reading (engine/watch.py): the hash of its text, so an edit is noticed and
+    # checked again, and the claims of its last versions, so only a claim the edit brought is news.
+    db.execute("""CREATE TABLE watched_articles (
+        id TEXT PRIMARY KEY,
+        location TEXT NOT NULL,
+        title TEXT,
+        sha256 TEXT,
+        claims TEXT NOT NULL DEFAULT '[]',
+        checked_at TEXT,
+        changed_at TEXT,
+        last_error TEXT)""")
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
+                                                5: _migration_5}
 
 
 class _Connection:
@@ -810,6 +826,35 @@ class Store:
     def set_failing_notified(self, source_id: str, notified: bool) -> None:
         self.db.execute("UPDATE sources SET failing_notified = ? WHERE id = ?", [int(notified), source_id])
 
+    # -- watched articles --------------------------------------------------------------------------------
+
+    def watched_article(self, article_id: str) -> WatchedArticle | None:
+        row = self.db.execute(f"SELECT {', '.join(_WATCHED_COLUMNS)} FROM watched_articles WHERE id = ?",
+                              [article_id]).fetchone()
+        return _watched(row) if row else None
+
+    def watched_articles(self) -> list[WatchedArticle]:
+        rows = self.db.execute(f"SELECT {', '.join(_WATCHED_COLUMNS)} FROM watched_articles ORDER BY id").fetchall()
+        return [_watched(row) for row in rows]
+
+    def save_watched_article(self, article: WatchedArticle) -> None:
+        """The reading of an article (a new version, or the same one checked again)."""
+        self.db.execute(
+            f"INSERT INTO watched_articles ({', '.join(_WATCHED_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET location = excluded.location, title = excluded.title, "
+            "sha256 = excluded.sha256, claims = excluded.claims, checked_at = excluded.checked_at, "
+            "changed_at = excluded.changed_at, last_error = excluded.last_error",
+            [article.id, article.location, article.title, article.sha256,
+             json.dumps([list(version) for version in article.claims]), article.checked_at, article.changed_at,
+             article.last_error])
+
+    def watched_article_failed(self, article_id: str, location: str, error: str, now: str) -> None:
+        """A reading that failed: an outcome, kept beside the last good version (which stays the reference)."""
+        self.db.execute(
+            "INSERT INTO watched_articles (id, location, checked_at, last_error) VALUES (?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at, last_error = excluded.last_error",
+            [article_id, location, now, error])
+
     # -- the notification outbox -------------------------------------------------------------------------
 
     def outbox_add(self, target: str, event_id: int | None, kind: str, title: str, body: str, now: str) -> bool:
@@ -925,6 +970,19 @@ _EVENT_SELECT = ", ".join(EVENT_COLUMNS)
 _ASSERTION_COLUMNS = tuple(f.name for f in fields(StoredAssertion))
 _ASSERTION_SELECT = ", ".join(_ASSERTION_COLUMNS)
 _OPTIONAL = frozenset({"effective_date", "expiry_date", "threshold_value", "min_age", "preempts_local"})
+
+
+_WATCHED_COLUMNS = ("id", "location", "title", "sha256", "claims", "checked_at", "changed_at", "last_error")
+
+
+def _watched(row: tuple) -> WatchedArticle:
+    try:
+        versions = json.loads(row[4] or "[]")
+    except ValueError:
+        versions = []
+    claims = tuple(tuple(str(c) for c in version) for version in versions if isinstance(version, list))
+    return WatchedArticle(id=row[0], location=row[1], title=row[2], sha256=row[3], claims=claims,
+                          checked_at=row[5], changed_at=row[6], last_error=row[7])
 
 
 def _stored_assertion(row: tuple) -> StoredAssertion:

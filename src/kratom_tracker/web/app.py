@@ -235,6 +235,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 class ServerSettings:
     db: Path
     config: Config | None = None
+    # POST /api/check fetches a URL its caller chose: only public addresses, unless the operator says
+    # otherwise (`serve --check-private-urls`, for an intranet wiki; the tests' pages on 127.0.0.1).
+    check_private_urls: bool = False
 
     @property
     def publish(self) -> PublishSettings:

@@ -104,7 +104,11 @@ def install(app: FastAPI, settings: Any, helpers: Any) -> None:
             if body.url:
                 if not body.url.lower().startswith(("http://", "https://")):  # never a file path of the server's
                     raise helpers.ApiError(400, "url: an http(s) URL")
-                article = load_article(body.url, _fetcher(settings))
+                fetcher = _fetcher(settings)
+                try:
+                    article = load_article(body.url, fetcher)
+                finally:
+                    fetcher.close()
             else:
                 article = read_article(body.html or body.text or "", "request", "text/html" if body.html else "text/plain")
         except ArticleError as exc:
@@ -113,15 +117,15 @@ def install(app: FastAPI, settings: Any, helpers: Any) -> None:
 
 
 def _fetcher(settings: Any) -> Any:
-    from kratom_tracker.config.model import Politeness
+    from kratom_tracker.config.model import DEFAULT_USER_AGENT, Politeness
     from kratom_tracker.fetch.client import Fetcher
 
     config = settings.config
+    public_only = not settings.check_private_urls
     if config is not None:
-        return Fetcher.from_config(config)
-    from kratom_tracker.config.model import DEFAULT_USER_AGENT
-
-    return Fetcher(DEFAULT_USER_AGENT, Politeness())
+        return Fetcher(config.user_agent, config.politeness, config.fetch.retries, config.fetch.max_retry_wait,
+                       public_only=public_only)
+    return Fetcher(DEFAULT_USER_AGENT, Politeness(), public_only=public_only)
 
 
 def dashboard_extras(store_reader: CachedReader, region: regions.Region | None, base_url: str) -> dict[str, Any]:
