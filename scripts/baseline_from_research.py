@@ -97,6 +97,16 @@ FIXES = (
            "dated from the report that first shows it (2020-05-09, the day the voided ban's row ends); its "
            "adoption day was not found, and undated it would claim the years before the ban",
            {"effective_date": "2020-05-09"}),
+    Change(_is("US-MO", "all", "legal"),
+           "the investigation clause checked against the Attorney General's own release of 2025-11-20 (six civil "
+           "investigative demands to kratom and 7-OH makers and sellers; a stored copy, einpresswire); the "
+           "investigation covers kratom and 7-OH alike, not 7-OH sellers only; LAPPA stays as the evidence that "
+           "no statute exists; the 2026 supply-chain release was not found",
+           {"detail": "no state kratom statute; AG investigation of kratom/7-OH sellers (CIDs from 2025-11-20)",
+            "summary": "Missouri has no statute or rule restricting kratom or 7-OH: the 2022 KCPA (HB 1667) was "
+                       "vetoed and later KCPA and 7-OH bills did not pass. Since 2025-11-20 the Attorney General "
+                       "has been serving civil investigative demands on kratom and 7-OH manufacturers, "
+                       "distributors and shops over unsafe or deceptively marketed products."}),
     Change(_is("NO", "all", "banned"),
            "listed as a narcotic from December 2023 (day not found); before that a prescription-only medicine",
            {}),

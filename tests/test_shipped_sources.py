@@ -192,9 +192,27 @@ def _wrap_for_selector(selector: str, text: str, source: SourceConfig) -> tuple[
         return (f"<?xml version='1.0'?><BILL><HISTORY>{actions}</HISTORY></BILL>".encode(), "text/xml")
     if selector in ("main", "body"):
         return html_page(content, title=source.name, footer="Privacy Statement"), "text/html; charset=utf-8"
-    if re.fullmatch(r"[a-z][a-z0-9]*", selector):
-        return html_page(f"<{selector}>{content}</{selector}>", title=source.name), "text/html; charset=utf-8"
+    first = selector.split(",")[0].strip()  # a selector list: the first alternative is enough
+    steps = first.split()
+    if steps and all(_SIMPLE_STEP.fullmatch(step) for step in steps):
+        for step in reversed(steps):  # `main #content div.body`: nest one element per step, innermost last
+            content = _element(step, content)
+        return html_page(content, title=source.name, footer="Privacy Statement"), "text/html; charset=utf-8"
     raise AssertionError(f"{source.id}: no representative page for selector {selector!r}; add a case here")
+
+
+_SIMPLE_STEP = re.compile(r"(?P<tag>[a-z][a-z0-9]*)?(?P<id>#[\w-]+)?(?P<classes>(?:\.[\w-]+)*)")
+
+
+def _element(step: str, inner: str) -> str:
+    """One element matching a simple selector step (`div`, `#main-content`, `div.region-content`)."""
+    m = _SIMPLE_STEP.fullmatch(step)
+    assert m is not None and step, step
+    tag = m.group("tag") or "div"
+    attrs = f' id="{m.group("id")[1:]}"' if m.group("id") else ""
+    if m.group("classes"):
+        attrs += f' class="{" ".join(c for c in m.group("classes").split(".") if c)}"'
+    return f"<{tag}{attrs}>{inner}</{tag}>"
 
 
 def representative(source: SourceConfig) -> tuple[bytes, str]:
@@ -209,6 +227,13 @@ def representative(source: SourceConfig) -> tuple[bytes, str]:
         return wikitext_document(), "text/x-wiki; charset=UTF-8"
     if source.type == "legislation":
         return legislation_answer(source.option("api")), "application/json"
+    if source.type == "json" and source.option("items") == "$.billActions[*]":  # Wyoming LSO bill information
+        return json.dumps({"bill": "SF0056", "year": 2026, "catchTitle": "Kratom regulation.", "billActions": [
+            {"billInformationID": 1, "statusDate": "2026-02-09T09:01:02.117", "statusMessage": "Bill Number Assigned",
+             "location": "Senate", "voteId": None},
+            {"billInformationID": 1, "statusDate": "2026-02-10T10:15:23.457",
+             "statusMessage": "Introduced and Referred to S10", "location": "Senate", "voteId": None}]}).encode(), \
+            "application/json"
     if source.type == "json":  # regulations.gov's JSON:API shape
         return json.dumps({"data": [{"id": "DEA-2026-0001-0001", "type": "documents",
                                      "links": {"self": "https://api.regulations.gov/v4/documents/DEA-2026-0001-0001"},
@@ -217,9 +242,17 @@ def representative(source: SourceConfig) -> tuple[bytes, str]:
                                                     "documentType": "Proposed Rule", "docketId": "DEA-2026-0001",
                                                     "postedDate": "2026-07-06T04:00:00Z"}}]}).encode(), \
             "application/json"
-    if source.type == "xml":  # a bill history: actions inside <HISTORY>
-        return (b"<?xml version='1.0'?><BILLHISTORY><HISTORY><ACTION>01/20 (H) Referred To Drug Policy</ACTION>"
-                b"<ACTION>03/20 (S) Passed</ACTION></HISTORY></BILLHISTORY>"), "text/xml"
+    if source.type == "xml" and source.option("namespaces"):  # Washington's legislative web services
+        return (b"<?xml version='1.0' encoding='utf-8'?><ArrayOfLegislativeStatus "
+                b"xmlns='http://WSLWebServices.leg.wa.gov/'><LegislativeStatus><BillId>HB 2291</BillId>"
+                b"<HistoryLine>First reading, referred to Consumer Protection &amp; Business.</HistoryLine>"
+                b"<ActionDate>2026-01-12T00:00:00</ActionDate></LegislativeStatus></ArrayOfLegislativeStatus>"), \
+            "text/xml"
+    if source.type == "xml":  # a Mississippi bill history: ACTION elements inside <HISTORY>
+        return (b"<?xml version='1.0'?><BILLHISTORY><HISTORY>"
+                b"<ACTION><ACT_NUMBER>001</ACT_NUMBER><ACT_DESC>01/20 (H) Referred To Drug Policy</ACT_DESC></ACTION>"
+                b"<ACTION><ACT_NUMBER>002</ACT_NUMBER><ACT_DESC>03/20 (S) Passed</ACT_DESC></ACTION>"
+                b"</HISTORY></BILLHISTORY>"), "text/xml"
     raise AssertionError(f"no representative document for type {source.type!r}; add one to this test")
 
 
@@ -277,6 +310,8 @@ def test_every_shipped_source_extracts_its_kind_of_document(site, tmp_path: Path
                 assert snapshot.lines, source.id
                 if source.id.startswith("fda-") and source.option("ignore"):
                     assert CHROME not in snapshot.lines, f"{source.id}: the 'Content current as of' line counts"
+            elif source.type in ("json", "xml"):
+                assert snapshot.items and all(i.title != "(untitled)" for i in snapshot.items), source.id
             elif source.type in ("feed", "federal-register"):
                 matching = source.option("match")
                 assert snapshot.items, f"{source.id}: nothing kept from a document with kratom items"
