@@ -74,6 +74,13 @@ def test_embed_reads_conditions_when_the_status_document_has_them():
     assert conditions(entry) == {"threshold": "1 mg/g", "min_age": 21, "expiry_date": "2027-01-01"}
     assert conditions_text(entry) == "above 1 mg/g; age 21+; expires 2027-01-01"
     assert conditions({"status": "legal"}) == {}
+    # The status model's entry (v2): its own wording first, then the instrument; never a Python list.
+    v2 = {"status": "banned", "conditions_text": "7-OH above 1 mg/g of product banned", "instrument": "emergency-rule",
+          "conditions": {"min_age": None, "thresholds": [{"value": 1.0, "unit": "mg/g", "basis": "of product"}],
+                         "prohibited": ["sale", "possession"]}}
+    assert conditions_text(v2) == "7-OH above 1 mg/g of product banned; emergency rule"
+    bare = {**v2, "conditions_text": ""}
+    assert conditions_text(bare) == "above 1 mg/g of product; sale, possession prohibited; emergency rule"
 
 
 def test_us_map_svg_has_a_tile_and_a_link_per_state_and_a_legend(client):

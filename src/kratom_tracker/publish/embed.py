@@ -83,14 +83,42 @@ def conditions(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v not in (None, "", [])}
 
 
+_WORDED = ("min_age", "thresholds", "prohibited")  # what the status document's `conditions_text` puts in words
+
+
 def conditions_text(entry: dict[str, Any]) -> str:
-    parts = []
+    """The conditions in words: "21+; 7-OH above 1 mg/g of product banned; emergency rule; expires 2027-01-01".
+    The status model's own wording (`conditions_text`) first, then what it leaves out; never a raw list."""
+    worded = str(entry.get("conditions_text") or "")
+    parts = [worded] if worded else []
     for key, value in conditions(entry).items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items())
-        label = {"min_age": "age", "expiry_date": "expires", "threshold": "above"}.get(key, key.replace("_", " "))
-        parts.append(f"{label} {value}" + ("+" if key == "min_age" else ""))
-    return "; ".join(parts)
+        if worded and key in _WORDED:
+            continue
+        parts.append(_condition(key, value))
+    return "; ".join(p for p in parts if p)
+
+
+def _condition(key: str, value: Any) -> str:
+    if key == "thresholds":
+        return "; ".join(f"above {_threshold(t)}" for t in value if _threshold(t))
+    if key == "prohibited":
+        return ", ".join(str(act).replace("-", " ") for act in value) + " prohibited"
+    if key == "min_age":
+        return f"age {value}+"
+    if key == "instrument":
+        return str(value).replace("-", " ")
+    if isinstance(value, dict):
+        value = _threshold(value) if "value" in value else ", ".join(f"{k} {v}" for k, v in value.items())
+    label = {"expiry_date": "expires", "threshold": "above"}.get(key, key.replace("_", " "))
+    return f"{label} {value}"
+
+
+def _threshold(value: Any) -> str:
+    if isinstance(value, dict):
+        number = value.get("value")
+        number = f"{number:g}" if isinstance(number, int | float) else str(number or "")
+        return " ".join(str(part) for part in (number, value.get("unit"), value.get("basis")) if part)
+    return str(value or "")
 
 
 def primary_citation(entry: dict[str, Any]) -> dict[str, Any] | None:
