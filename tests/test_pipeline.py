@@ -275,3 +275,43 @@ def test_collect_only_unknown_id_is_a_usage_error(site, tmp_path, capsys):
     sources = write_sources(tmp_path, _page_source(site))
     assert run_cli("collect", "--sources", str(sources), "--db", str(tmp_path / "t.db"), "--only", "nope") == 2
     assert "nope" in capsys.readouterr().err
+
+
+# -- a change of settings is a new starting point, never a change ---------------------------------------------
+
+
+def test_a_changed_selector_restarts_the_source_instead_of_reporting_a_change(site, tmp_path, capsys):
+    page = html_page("<h1>Kratom rules</h1><p>Kratom sale to under-21s is banned.</p>"
+                     "<aside>Related: our newsletter</aside>")
+    site.set("/page", page)
+    db = tmp_path / "t.db"
+    sources = write_sources(tmp_path, _page_source(site, select="body"))
+    assert _collect(sources, db) == 0 and _last_outcome(db, "watched") == "initial"
+    assert site.requests_to("/page")[-1].get("If-None-Match") is None
+
+    # The operator narrows the selector: the nav, the aside and the footer drop out of the reading, but the
+    # page did not change, so nobody hears of it; the fetch is unconditional (a 304 would keep the old reading).
+    sources = write_sources(tmp_path, _page_source(site, select="main"))
+    assert run_cli("collect", "--sources", str(sources), "--db", str(db)) == 0
+    assert "reconfigured: 1" in capsys.readouterr().out
+    assert _last_outcome(db, "watched") == "reconfigured" and _events(db) == []
+    assert site.requests_to("/page")[-1].get("If-None-Match") is None
+
+    assert _collect(sources, db) == 0 and _last_outcome(db, "watched") == "not-modified"  # settled: 304 again
+    site.set("/page", page.replace(b"under-21s is banned", b"under-18s is banned"))
+    assert _collect(sources, db) == 0 and _last_outcome(db, "watched") == "changed"
+    [event] = _events(db)
+    assert "under-18s" in event["diff"] and "Home" not in event["diff"]  # read with the new selector
+
+
+def test_a_database_from_before_settings_were_kept_restarts_each_source_once(site, tmp_path):
+    site.set("/page", html_page("<p>Kratom is legal here.</p>"))
+    db = tmp_path / "t.db"
+    sources = write_sources(tmp_path, _page_source(site))
+    assert _collect(sources, db) == 0
+    with sqlite3.connect(db) as conn:  # as a schema-4 database upgraded to 5 has it
+        conn.execute("UPDATE sources SET settings_sha = NULL, body_hash = NULL")
+    site.set("/page", html_page("<p>Kratom is legal here.</p><p>Menu changed by this release's selectors</p>"))
+    assert _collect(sources, db) == 0 and _last_outcome(db, "watched") == "reconfigured" and _events(db) == []
+    site.set("/page", html_page("<p>Kratom is banned here.</p><p>Menu changed by this release's selectors</p>"))
+    assert _collect(sources, db) == 0 and _last_outcome(db, "watched") == "changed" and len(_events(db)) == 1

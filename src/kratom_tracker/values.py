@@ -275,6 +275,7 @@ class SourceResult:
     warnings: list[str] = field(default_factory=list)
     evidence: EvidenceDocument | None = None  # the fetched document, kept when it caused status events
     final_url: str = ""  # where the fetch ended after redirects, when that is not the source's URL
+    settings_sha: str | None = None  # the settings the snapshot was read with (kept with it)
 
     @property
     def failed(self) -> bool:

@@ -132,12 +132,16 @@ class Outcome(StrEnum):
     MOVED = "moved"  # a redirect landed on another path (a home page, a search page, a new URL)
     MISSING_KEY = "missing-key"  # an API source whose key's environment variable is not set (nothing fetched)
     UNCONFIRMED = "unconfirmed"
+    # The source's settings (type, URL, selector, filters, or the extractor's own version) changed since
+    # its last snapshot: the same page read another way would show up as a change that never happened,
+    # so this document is its new starting point and no event is written.
+    RECONFIGURED = "reconfigured"
     INTERNAL_ERROR = "internal-error"  # a bug met by this source's input: recorded, the pass goes on
 
     @property
     def failed(self) -> bool:
         return self not in (Outcome.INITIAL, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED,
-                            Outcome.UNCONFIRMED)
+                            Outcome.UNCONFIRMED, Outcome.RECONFIGURED)
 
 
 class EventKind(StrEnum):

@@ -76,11 +76,11 @@ def collect_with_progress(config: Config, store: Store, sources: list[SourceConf
 
 def print_summary(summary: PassSummary) -> None:
     counts = summary.counts
-    ok = sum(counts[o] for o in (Outcome.INITIAL, Outcome.CHANGED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED,
-                                 Outcome.UNCONFIRMED))
+    ok = len(summary.results) - len(summary.failed)
+    restarted = f"  reconfigured: {counts[Outcome.RECONFIGURED]}" if counts[Outcome.RECONFIGURED] else ""
     print(f"sources: {len(summary.results)}  ok: {ok}  "
           f"unchanged: {counts[Outcome.UNCHANGED] + counts[Outcome.NOT_MODIFIED]}  "
-          f"changed: {counts[Outcome.CHANGED]}  new: {counts[Outcome.INITIAL]}  failed: {len(summary.failed)}  "
+          f"changed: {counts[Outcome.CHANGED]}  new: {counts[Outcome.INITIAL]}{restarted}  failed: {len(summary.failed)}  "
           f"events written: {len(summary.event_ids)}")
     shown = 25  # a pass over thousands of unreachable sources should not bury the summary
     for result in summary.failed[:shown]:

@@ -54,6 +54,7 @@ class Fetched:
     document: EvidenceDocument | None = None
     unframed: bool = False  # the body's end was the connection closing (`Response.unframed`)
     final_url: str = ""  # after redirects, when other than the requested URL
+    settings_sha: str | None = None  # the source's settings as read now (`Extractor.settings_sha`)
 
 
 @dataclass
@@ -80,22 +81,27 @@ def fetch_and_extract(source: SourceConfig, state: SourceState, fetcher: Fetcher
     started_at = utc_now()
     started = time.monotonic()
     extractor = extractors.get(source.type)
+    settings = extractor.settings_sha(source)
     response = extractor.local_document(source)
     fetched_remotely = response is None
     if response is None:
+        # Validators only while the settings are those of the kept snapshot: after a change of selector a
+        # 304 would leave the old reading in place, and the next real change would be taken for the switch.
+        conditional = state.snapshot_id is not None and state.settings_sha == settings
         response = fetcher.fetch(extractor.request_url(source), timeout=source.timeout, max_bytes=source.max_bytes,
-                                 etag=state.etag if state.snapshot_id else None,
-                                 last_modified=state.last_modified if state.snapshot_id else None,
+                                 etag=state.etag if conditional else None,
+                                 last_modified=state.last_modified if conditional else None,
                                  headers=extractor.request_headers(source))
     secrets = extractor.secrets(source)
     fetched = Fetched(source=source, started_at=started_at, outcome=response.outcome, http_status=response.status,
                       error=redact_values(response.error, secrets), bytes=len(response.body),
-                      final_url=response.final_url if response.final_url not in ("", response.url) else "")
+                      final_url=response.final_url if response.final_url not in ("", response.url) else "",
+                      settings_sha=settings)
     if response.outcome is None:
         fetched.unframed = response.unframed
         fetched.etag = response.headers.get("etag")
         fetched.last_modified = response.headers.get("last-modified")
-        fetched.body_hash = sha256_hex(response.body + b"\0" + extractor.settings_fingerprint(source).encode())
+        fetched.body_hash = sha256_hex(response.body + b"\0" + settings.encode())
         if fetched.body_hash == state.body_hash and state.snapshot_id is not None:
             fetched.outcome = Outcome.UNCHANGED  # byte-identical: no parse, no diff, no write
         else:
@@ -146,8 +152,15 @@ def settle(fetched: Fetched, state: SourceState, previous_snapshot: str | None,
     canonical = fetched.snapshot if fetched.snapshot is not None else extraction.canonical()
     snapshot_hash = fetched.snapshot_hash or sha256_hex(canonical)
     _keep_validators(result, fetched)
+    result.settings_sha = fetched.settings_sha
     if previous_snapshot is None:
         result.outcome = Outcome.INITIAL
+    elif fetched.settings_sha is not None and state.settings_sha != fetched.settings_sha:
+        # Read with other settings than the kept snapshot (or, on a database from before settings were
+        # kept, with unknown ones): the difference would be the settings', not the page's.
+        result.outcome = Outcome.RECONFIGURED
+        result.warnings.append("the source's settings changed since its last snapshot: a new starting point, "
+                               "no event")
     elif snapshot_hash == state.snapshot_hash:
         result.outcome = Outcome.UNCHANGED  # new bytes, same meaning (markup, whitespace, ignored lines)
         return result

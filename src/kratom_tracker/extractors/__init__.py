@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from kratom_tracker.values import Extraction, normalized
+from kratom_tracker.values import Extraction, normalized, sha256_hex
 from kratom_tracker.vocab import Outcome
 
 if TYPE_CHECKING:
@@ -63,6 +63,9 @@ class Extractor:
     # A source's `options` is an instance of it (`source.options.select`); defaults live only here.
     Options: ClassVar[type] = NoOptions
     help: ClassVar[str] = ""
+    # Raise it when the type's code reads the same bytes differently (existing sources then start again
+    # from their next document instead of reporting the difference as a change).
+    extraction_version: ClassVar[int] = 1
 
     @property
     def options(self) -> dict[str, Option]:
@@ -94,8 +97,15 @@ class Extractor:
         raise NotImplementedError
 
     def settings_fingerprint(self, source: SourceConfig) -> str:
-        """Options that change what is extracted from the same bytes; part of the skip-unchanged hash."""
+        """Options that change what is extracted from the same bytes."""
         return repr(sorted((spec.name, repr(getattr(source.options, spec.name))) for spec in fields(source.options)))
+
+    def settings_sha(self, source: SourceConfig) -> str:
+        """Everything that decides what a document reads as: the type and its extraction version, the URL,
+        the options. Part of the skip-unchanged hash, and kept with each snapshot: when it differs, the
+        next document is a new starting point (`reconfigured`), not a change."""
+        return sha256_hex("\x1f".join([source.type, str(self.extraction_version), source.url or "",
+                                        self.settings_fingerprint(source)]))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -85,6 +85,7 @@ class SourceState:
     consecutive_failures: int = 0
     last_fetch_at: str | None = None
     last_success_at: str | None = None
+    settings_sha: str | None = None  # what the kept snapshot was read with (None: before schema 5)
 
 
 _STATE_COLUMNS = tuple(f.name for f in fields(SourceState))
@@ -319,6 +320,9 @@ def _migration_5(db: Any) -> None:
         checked_at TEXT,
         changed_at TEXT,
         last_error TEXT)""")
+    # The settings a source's kept snapshot was read with (Extractor.settings_sha): read another way, the
+    # same page must start again, not show as a change. NULL on older rows: their next document restarts.
+    db.execute("ALTER TABLE sources ADD COLUMN settings_sha TEXT")
 
 
 MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4,
@@ -478,15 +482,12 @@ class Store:
 
     def source_states(self) -> dict[str, SourceState]:
         rows = self.db.execute(
-            "SELECT id, etag, last_modified, body_hash, snapshot_id, snapshot_hash, consecutive_failures, "
-            "last_fetch_at, last_success_at FROM sources"
-        ).fetchall()
+            f"SELECT id, {', '.join(_STATE_COLUMNS)} FROM sources").fetchall()
         return {r[0]: _state(r[1:]) for r in rows}
 
     def source_state(self, source_id: str) -> SourceState | None:
         row = self.db.execute(
-            "SELECT etag, last_modified, body_hash, snapshot_id, snapshot_hash, consecutive_failures, "
-            "last_fetch_at, last_success_at FROM sources WHERE id = ?", [source_id]).fetchone()
+            f"SELECT {', '.join(_STATE_COLUMNS)} FROM sources WHERE id = ?", [source_id]).fetchone()
         return _state(row) if row else None
 
     def snapshot_content(self, snapshot_id: int) -> str | None:
@@ -617,8 +618,8 @@ class Store:
             sets += ["consecutive_failures = 0", "last_success_at = ?"]
             values.append(now)
         if snapshot_id is not None:
-            sets += ["snapshot_id = ?", "snapshot_hash = ?"]
-            values += [snapshot_id, result.snapshot_hash]
+            sets += ["snapshot_id = ?", "snapshot_hash = ?", "settings_sha = ?"]
+            values += [snapshot_id, result.snapshot_hash, result.settings_sha]
         if result.body_hash is not None:
             sets += ["body_hash = ?", "etag = ?", "last_modified = ?"]
             values += [result.body_hash, result.etag, result.last_modified]
