@@ -419,6 +419,27 @@ def test_an_edited_article_is_checked_again_and_only_new_claims_are_news(tmp_pat
     assert len(_article_events(db)) == 2 and newest["jurisdiction"] == "US-IN"  # only the claim this edit brought
 
 
+def test_articles_command_lists_the_watched_articles_as_last_read(tmp_path, capsys):
+    page = tmp_path / "guide.html"
+    page.write_text(GUIDE.format("<p>Kratom is legal in Alabama.</p>"), encoding="utf-8")
+    sources = _watched_setup(tmp_path, "  - path: guide.html\n    name: Kratom guide\n"
+                                       "  - path: guide.html\n    id: second\n    name: Second copy\n")
+    db = tmp_path / "tracker.db"
+    assert collect(sources, db) == 0
+    page.write_text("", encoding="utf-8")
+    assert collect(sources, db) == 0
+    capsys.readouterr()
+    assert run_cli("articles", "--sources", str(sources), "--db", str(db), "--format", "json") == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"kratom-guide", "second"}
+    guide = rows["kratom-guide"]
+    assert guide["events"] == 1 and guide["title"] == "Kratom guide" and "no text found" in guide["last_error"]
+    assert guide["changed_at"] <= guide["checked_at"] and guide["location"] == str(page.resolve())
+    assert run_cli("articles", "--sources", str(sources), "--db", str(db), "--format", "csv") == 0
+    csv_lines = capsys.readouterr().out.splitlines()
+    assert csv_lines[0].startswith("id,") and len(csv_lines) == 3
+
+
 def test_a_url_article_read_first_with_a_wrong_claim_is_news_and_read_after_the_pass(tmp_path, site):
     site.set("/guide", GUIDE.format("<p>7-OH is legal in Florida.</p>"))  # 7-OH: Schedule I in this baseline
     sources = _watched_setup(tmp_path, f"  - url: {site.url('/guide')}\n    name: Guide\n    regions: [US-FL]\n")

@@ -29,6 +29,7 @@ def read_commands(tmp_path: Path) -> dict[str, list[str]]:
         "changes": ["changes"],
         "changes --json": ["changes", "--json"],
         "sources list": ["sources", "list", "--sources", str(sources)],
+        "articles": ["articles", "--sources", str(sources)],
         "publish": ["publish", "--out", str(tmp_path / "feeds"), "--sources", str(tmp_path / "none.yaml")],
         "serve": ["serve", "--port", str(free_port()), "--feeds", str(tmp_path / "feeds"),
                   "--sources", str(tmp_path / "none.yaml")],

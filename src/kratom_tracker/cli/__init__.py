@@ -13,8 +13,8 @@ from kratom_tracker.cli.console import EXIT_NOTHING_RAN, EXIT_USAGE, UsageError,
 from kratom_tracker.config.model import ConfigError
 
 # The commands in the order `--help` lists them; each is the module of that name in this package.
-COMMANDS = ("collect", "changes", "status", "evidence", "check-article", "history", "export", "publish", "schedule",
-            "serve", "sources", "notify", "gc", "init", "demo")
+COMMANDS = ("collect", "changes", "status", "evidence", "check-article", "articles", "history", "export", "publish",
+            "schedule", "serve", "sources", "notify", "gc", "init", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
