@@ -23,10 +23,7 @@ holds a source's transaction: a slow article server cannot hold up the sources."
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,12 +31,13 @@ from typing import Any
 from kratom_tracker import regions
 from kratom_tracker.articles.check import ArticleError, check_article, describe, load_article
 from kratom_tracker.articles.claims import Article
+from kratom_tracker.charset import normalize_text
 from kratom_tracker.config.model import ArticleConfig, Config
 from kratom_tracker.publish.embed import embed_snippet
 from kratom_tracker.publish.statusmap import CachedReader
 from kratom_tracker.store import Store
 from kratom_tracker.timefmt import utc_now
-from kratom_tracker.values import Event, EventDraft, WatchedArticle
+from kratom_tracker.values import Event, EventDraft, WatchedArticle, sha256_hex
 from kratom_tracker.vocab import EventKind, Verdict
 
 log = logging.getLogger("kratom_tracker.engine")
@@ -62,18 +60,17 @@ def touches(changed: str, region: str) -> bool:
 
 
 def text_hash(article: Article) -> str:
-    """The SHA-256 of what the article says: title and sentences, NFKC-normalised, whitespace collapsed, so a
-    re-rendered page (markup, spacing, a script) is not an edit."""
-    text = unicodedata.normalize("NFKC", article.title + "\n" + "\n".join(article.sentences))
-    return hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode()).hexdigest()
+    """The SHA-256 of what the article says: title and sentences, normalised as sources are compared
+    (`charset.normalize_text`), so a re-rendered page (markup, spacing, a script) is not an edit."""
+    return sha256_hex(normalize_text(article.title + " " + " ".join(article.sentences)))
 
 
 def claim_print(claim: dict[str, Any]) -> str:
     """A claim's identity across versions: where, what substance, what kind and its words (normalised)."""
     region = (claim.get("region") or {}).get("code") or ""
-    words = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(claim.get("text") or ""))).strip().casefold()
-    raw = "\x1f".join([region, str(claim.get("substance") or ""), str(claim.get("kind") or ""), words])
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    words = normalize_text(str(claim.get("text") or "")).casefold()
+    return sha256_hex("\x1f".join([region, str(claim.get("substance") or ""), str(claim.get("kind") or ""),
+                                    words]))[:16]
 
 
 def due(watched: ArticleConfig, state: WatchedArticle | None, now: datetime) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from kratom_tracker import regions
 from kratom_tracker.regions import Region
+from kratom_tracker.values import Threshold
 
 CONDITION_KEYS = ("threshold", "min_age", "instrument", "stage", "expiry_date", "evidence_quality")
 EMBED_WIDTH, EMBED_HEIGHT = 400, 340  # the snippet's iframe: the two substance rows fit without scrolling
@@ -114,10 +115,9 @@ def _condition(key: str, value: Any) -> str:
 
 
 def _threshold(value: Any) -> str:
-    if isinstance(value, dict):
-        number = value.get("value")
-        number = f"{number:g}" if isinstance(number, int | float) else str(number or "")
-        return " ".join(str(part) for part in (number, value.get("unit"), value.get("basis")) if part)
+    """A threshold of the status document (`Threshold.as_dict`, or an older plain text) in words."""
+    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
+        return Threshold(float(value["value"]), str(value.get("unit") or ""), str(value.get("basis") or "")).text()
     return str(value or "")
 
 
